@@ -1,0 +1,38 @@
+"""POST /workflowdefs: create a workflow definition."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from workflowsvc import api
+from workflowsvc.models.api import WorkflowDefinition, WorkflowDefinitionRequest
+from workflowsvc.service import get_service
+
+logger = Logger()
+metrics = Metrics()
+app = api.make_resolver()
+
+
+@app.post(
+    f"{api.BASE_PATH}/workflowdefs",
+    summary="Create a workflow definition",
+    responses=api.responses(201, WorkflowDefinition, 413),
+    tags=["Workflow definitions"],
+)
+def create_workflowdef(
+    nsfilter: api.NsFilter,
+    request: Annotated[WorkflowDefinitionRequest, Body(embed=False)],
+) -> Response[str]:
+    definition = get_service().create_definition(request, api.namespaces(app), api.caller(app))
+    headers = {"Location": f"{api.BASE_PATH}/workflowdefs/{definition['_id']}?nsfilter={nsfilter}"}
+    return api.json_response(definition, status=201, headers=headers)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.handle(app, event, context)

@@ -1,0 +1,32 @@
+"""GET /workflowdefs/{workflowDefId}: one workflow definition."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from workflowsvc import api
+from workflowsvc.models.api import WorkflowDefinition
+from workflowsvc.service import get_service
+
+logger = Logger()
+metrics = Metrics()
+app = api.make_resolver()
+
+
+@app.get(
+    f"{api.BASE_PATH}/workflowdefs/<workflowDefId>",
+    summary="Get a workflow definition",
+    responses=api.responses(200, WorkflowDefinition, 404),
+    tags=["Workflow definitions"],
+)
+def get_workflowdef(workflowDefId: str, nsfilter: api.NsFilter) -> Response[str]:
+    return api.json_response(get_service().get_definition(workflowDefId, api.namespaces(app)))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.handle(app, event, context)

@@ -1,0 +1,51 @@
+"""GET /workflowdefs: list workflow definitions, newest first."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from workflowsvc import api, runs
+from workflowsvc.models.api import DefinitionPage
+from workflowsvc.service import DefinitionListQuery, get_service
+
+logger = Logger()
+metrics = Metrics()
+app = api.make_resolver()
+
+
+@app.get(
+    f"{api.BASE_PATH}/workflowdefs",
+    summary="List workflow definitions",
+    responses=api.responses(200, DefinitionPage),
+    tags=["Workflow definitions"],
+)
+def list_workflowdefs(
+    nsfilter: api.NsFilter,
+    page_size: Annotated[
+        int | None, Query(alias="_pageSize", ge=1, le=runs.MAX_PAGE_SIZE, description="1 to 100; default 10.")
+    ] = None,
+    page_size_lower: Annotated[
+        int | None, Query(alias="_pagesize", ge=1, le=runs.MAX_PAGE_SIZE, description="Same as _pageSize.")
+    ] = None,
+    offset: Annotated[int | None, Query(alias="_offset", ge=0, le=1_000_000)] = None,
+    name: Annotated[str | None, Query(alias="_name", max_length=128, description="Substring, any case.")] = None,
+    next_token: Annotated[str | None, Query(alias="_nextToken", max_length=2048)] = None,
+) -> Response[str]:
+    query = DefinitionListQuery(
+        namespaces=api.namespaces(app),
+        name=name.lower() if name else None,
+        offset=offset or 0,
+        page_size=page_size or page_size_lower or runs.DEFAULT_PAGE_SIZE,
+        next_token=next_token or None,
+    )
+    return api.json_response(get_service().list_definitions(query))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.handle(app, event, context)

@@ -1,0 +1,63 @@
+"""GET /workflows: list runs with filters, sorting and paging."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from workflowsvc import api, runs
+from workflowsvc.models.api import RunPage
+from workflowsvc.service import get_service
+
+logger = Logger()
+metrics = Metrics()
+app = api.make_resolver()
+
+
+@app.get(
+    f"{api.BASE_PATH}/workflows",
+    summary="List workflow runs",
+    responses=api.responses(200, RunPage),
+    tags=["Workflows"],
+)
+def list_workflows(
+    nsfilter: api.NsFilter,
+    page_size: Annotated[
+        int | None, Query(alias="_pageSize", ge=1, le=runs.MAX_PAGE_SIZE, description="1 to 100; default 10.")
+    ] = None,
+    page_size_lower: Annotated[
+        int | None, Query(alias="_pagesize", ge=1, le=runs.MAX_PAGE_SIZE, description="Same as _pageSize.")
+    ] = None,
+    offset: Annotated[int | None, Query(alias="_offset", ge=0, le=1_000_000)] = None,
+    name: Annotated[str | None, Query(alias="_name", max_length=128, description="Substring, any case.")] = None,
+    def_id: Annotated[str | None, Query(alias="_defId", max_length=64)] = None,
+    status: Annotated[str | None, Query(alias="_status", max_length=200, description="One or several, comma-separated.")] = None,
+    start_date: Annotated[str | None, Query(alias="startDate", max_length=40)] = None,
+    start_date_lower: Annotated[str | None, Query(alias="startdate", max_length=40)] = None,
+    end_date: Annotated[str | None, Query(alias="endDate", max_length=40)] = None,
+    end_date_lower: Annotated[str | None, Query(alias="enddate", max_length=40)] = None,
+    sort: Annotated[str | None, Query(max_length=300, description='JSON object, e.g. {"_updatedAt":-1,"_name":1}')] = None,
+    next_token: Annotated[str | None, Query(alias="_nextToken", max_length=2048)] = None,
+) -> Response[str]:
+    query = runs.build_list_query(
+        api.namespaces(app),
+        name=name,
+        def_id=def_id,
+        status=status,
+        start_date=start_date or start_date_lower,
+        end_date=end_date or end_date_lower,
+        sort=sort,
+        offset=offset,
+        page_size=page_size or page_size_lower,
+        next_token=next_token,
+    )
+    return api.json_response(get_service().list_runs(query))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.handle(app, event, context)

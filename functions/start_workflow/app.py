@@ -1,0 +1,49 @@
+"""POST /workflows: start a run of a workflow definition."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from workflowsvc import api
+from workflowsvc.models.api import StartWorkflowRequest, WorkflowRun
+from workflowsvc.service import get_service
+
+logger = Logger()
+metrics = Metrics()
+app = api.make_resolver()
+
+
+@app.post(
+    f"{api.BASE_PATH}/workflows",
+    summary="Start a workflow run",
+    responses=api.responses(201, WorkflowRun, 404, 409, 413),
+    tags=["Workflows"],
+)
+def start_workflow(
+    nsfilter: api.NsFilter,
+    request: Annotated[StartWorkflowRequest, Body(embed=False)],
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", description="Retries with the same key and body start one run (24 h)."),
+    ] = None,
+) -> Response[str]:
+    created = get_service().start_run(
+        request, api.namespaces(app), api.caller(app), api.header(app, "Idempotency-Key")
+    )
+    headers = {"Location": f"{api.BASE_PATH}/workflows/{created.run_id}?nsfilter={nsfilter}"}
+    if created.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    else:
+        metrics.add_metric(name="RunsStarted", unit=MetricUnit.Count, value=1)
+    return api.json_response(created.body, status=created.status, headers=headers)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.handle(app, event, context)

@@ -1,0 +1,40 @@
+"""PUT /workflows/{workflowId}/status: pause, resume, retry or terminate a run."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from workflowsvc import api
+from workflowsvc.models.api import StatusChangeRequest, WorkflowRun
+from workflowsvc.service import get_service
+
+logger = Logger()
+metrics = Metrics()
+app = api.make_resolver()
+
+
+@app.put(
+    f"{api.BASE_PATH}/workflows/<workflowId>/status",
+    summary="Change the status of a workflow run",
+    description="PAUSED from QUEUED or RUNNING; RESUMED from PAUSED; RETRIED from FAILED, TIMED_OUT or "
+    "TERMINATED; TERMINATED from QUEUED, RUNNING or PAUSED. Anything else is 409.",
+    responses=api.responses(200, WorkflowRun, 404, 409, 413),
+    tags=["Workflows"],
+)
+def update_workflow_status(
+    workflowId: str,
+    nsfilter: api.NsFilter,
+    request: Annotated[StatusChangeRequest, Body(embed=False)],
+) -> Response[str]:
+    run = get_service().change_status(workflowId, api.namespaces(app), request.status, api.caller(app))
+    return api.json_response(run)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.handle(app, event, context)

@@ -1,0 +1,55 @@
+"""Rules of workflow definitions: immutable templates that runs copy their tasks from."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from workflowsvc import timestamps
+from workflowsvc.errors import BadRequest
+from workflowsvc.models.api import TaskDefinition, WorkflowDefinitionRequest
+
+
+def _check_tasks(tasks: list[TaskDefinition], path: str, *, nested: bool) -> None:
+    seen: set[str] = set()
+    for index, task in enumerate(tasks):
+        where = f"{path}[{index}]"
+        if task.name in seen:
+            raise BadRequest(f"{where}._name: {task.name!r} is used twice; task names must be unique",
+                             code="INVALID_DEFINITION")
+        seen.add(task.name)
+        if task.type == "LOOP_OVER":
+            if nested:
+                raise BadRequest(f"{where}._type: a LOOP_OVER task cannot be nested in another LOOP_OVER",
+                                 code="INVALID_DEFINITION")
+            if not task.tasks:
+                raise BadRequest(f"{where}._tasks: a LOOP_OVER task needs the tasks to run per item",
+                                 code="INVALID_DEFINITION")
+            _check_tasks(task.tasks, f"{where}._tasks", nested=True)
+        elif task.tasks is not None:
+            raise BadRequest(f"{where}._tasks: only a LOOP_OVER task has nested tasks",
+                             code="INVALID_DEFINITION")
+
+
+def new_definition(
+    request: WorkflowDefinitionRequest, namespaces: tuple[str, ...], subject: str
+) -> dict[str, Any]:
+    _check_tasks(request.tasks, "_tasks", nested=False)
+    created_at = timestamps.now()
+    body = request.model_dump(by_alias=True, exclude_none=True)
+    definition = {
+        "_id": str(uuid.uuid4()),
+        "_name": request.name,
+        "_userType": request.user_type,
+        "_description": request.description,
+        "_namespaces": list(namespaces),
+        "_timeoutSeconds": request.timeout_seconds,
+        "_timeoutPolicy": request.timeout_policy,
+        "_tasks": body["_tasks"],
+        "_outputParams": request.output_params,
+        "_createdAt": created_at,
+        "_createdBy": subject,
+    }
+    # Optional texts appear only when given; the fields the seed shows as null stay.
+    return {key: value for key, value in definition.items()
+            if value is not None or key not in ("_description", "_outputParams")}

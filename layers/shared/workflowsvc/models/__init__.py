@@ -1,0 +1,1 @@
+"""Models by role: ``api`` (requests, responses, error body), ``messages`` (queue messages)."""

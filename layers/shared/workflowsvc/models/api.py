@@ -1,0 +1,159 @@
+"""Request and response bodies of the HTTP API.
+
+Field names start with ``_`` as in the vendor's API; pydantic keeps leading underscores for private
+attributes, so every field has a plain Python name and the API name as its alias.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Limits, documented in the README; each is a 400 naming the field when exceeded.
+MAX_NAME_LENGTH = 128
+MAX_TASKS = 50
+MAX_RETRY_COUNT = 10
+MAX_RETRY_DELAY_SECONDS = 3600
+MAX_TASK_TIMEOUT_SECONDS = 900
+MAX_RUN_TIMEOUT_SECONDS = 30 * 24 * 3600
+MAX_BODY_BYTES = 256 * 1024
+
+RunStatus = Literal["QUEUED", "RUNNING", "PAUSED", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED"]
+TaskStatus = Literal[
+    "QUEUED", "RUNNING", "PAUSED", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED", "SKIPPED"
+]
+RequestedStatus = Literal["PAUSED", "RESUMED", "RETRIED", "TERMINATED"]
+TaskType = Literal["REST_CONNECTOR", "LOOP_OVER"]
+TimeoutPolicy = Literal["TIME_OUT_WF", "ALERT_ONLY"]
+Backoff = Literal["FIXED", "EXPONENTIAL"]
+
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", serialize_by_alias=True)
+
+
+# ------------------------------------------------------------------ requests
+
+
+class TaskDefinition(_Model):
+    name: Name = Field(alias="_name", description="Unique within the definition; how expressions name the task.")
+    type: TaskType = Field(alias="_type")
+    description: Annotated[str, Field(max_length=1024)] | None = Field(default=None, alias="_description")
+    input_params: dict[str, Any] | None = Field(
+        default=None,
+        alias="_inputParams",
+        description="Task input; values may hold ${...} expressions. Absent: the run's _inputParams.",
+    )
+    retry_count: Annotated[int, Field(ge=0, le=MAX_RETRY_COUNT)] | None = Field(default=None, alias="_retryCount")
+    retry_delay_seconds: Annotated[int, Field(ge=0, le=MAX_RETRY_DELAY_SECONDS)] | None = Field(
+        default=None, alias="_retryDelaySeconds"
+    )
+    backoff: Backoff | None = Field(default=None, alias="_backoff")
+    timeout_seconds: Annotated[int, Field(ge=1, le=MAX_TASK_TIMEOUT_SECONDS)] | None = Field(
+        default=None, alias="_timeoutSeconds"
+    )
+    tasks: Annotated[list[TaskDefinition], Field(min_length=1, max_length=MAX_TASKS)] | None = Field(
+        default=None, alias="_tasks", description="LOOP_OVER only: the tasks run once per item."
+    )
+
+
+class WorkflowDefinitionRequest(_Model):
+    name: Name = Field(alias="_name")
+    user_type: Annotated[str, Field(max_length=MAX_NAME_LENGTH)] | None = Field(default=None, alias="_userType")
+    description: Annotated[str, Field(max_length=1024)] | None = Field(default=None, alias="_description")
+    timeout_seconds: Annotated[int, Field(ge=0, le=MAX_RUN_TIMEOUT_SECONDS)] | None = Field(
+        default=None, alias="_timeoutSeconds"
+    )
+    timeout_policy: TimeoutPolicy | None = Field(default=None, alias="_timeoutPolicy")
+    tasks: Annotated[list[TaskDefinition], Field(min_length=1, max_length=MAX_TASKS)] = Field(alias="_tasks")
+    output_params: dict[str, Any] | None = Field(default=None, alias="_outputParams")
+
+
+class StartWorkflowRequest(_Model):
+    workflow_def_id: Annotated[str, Field(min_length=1, max_length=64)] = Field(alias="_workflowDefId")
+    input_params: dict[str, Any] = Field(default_factory=dict, alias="_inputParams")
+
+
+class StatusChangeRequest(_Model):
+    status: RequestedStatus = Field(alias="_status")
+
+
+# ------------------------------------------------------------------ responses (documentation of the shapes)
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="allow", serialize_by_alias=True)
+
+
+class Task(_Open):
+    id: str = Field(alias="_id")
+    name: str = Field(alias="_name")
+    sequenceno: int = Field(alias="_sequenceno")
+    type: TaskType = Field(alias="_type")
+    status: TaskStatus = Field(alias="_status")
+    attempts: int | None = Field(default=None, alias="_attempts")
+    started_at: str | None = Field(default=None, alias="_startedAt")
+    ended_at: str | None = Field(default=None, alias="_endedAt")
+    output: Any = Field(default=None, alias="_output")
+    error: str | None = Field(default=None, alias="_error")
+    loop_task_id: str | None = Field(default=None, alias="_loopTaskId")
+    loop_index: int | None = Field(default=None, alias="_loopIndex")
+
+
+class WorkflowRun(_Open):
+    id: str = Field(alias="_id")
+    workflow_def_id: str = Field(alias="_workflowDefId")
+    name: str = Field(alias="_name")
+    namespaces: list[str] = Field(alias="_namespaces")
+    user_type: str | None = Field(alias="_userType")
+    tasks: list[Task] = Field(alias="_tasks")
+    timeout_seconds: int | None = Field(alias="_timeoutSeconds")
+    timeout_policy: TimeoutPolicy | None = Field(alias="_timeoutPolicy")
+    status: RunStatus = Field(alias="_status")
+    created_at: str = Field(alias="_createdAt")
+    updated_at: str = Field(alias="_updatedAt")
+    created_by: str = Field(alias="_createdBy")
+    updated_by: str = Field(alias="_updatedBy")
+    input_params: dict[str, Any] = Field(alias="_inputParams")
+    output: Any = Field(alias="_output")
+    error: str | None = Field(default=None, alias="_error")
+    timeout_alerted_at: str | None = Field(default=None, alias="_timeoutAlertedAt")
+
+
+class RunPage(_Open):
+    offset: int = Field(alias="_offset")
+    page_size: int = Field(alias="_pageSize")
+    total: int = Field(alias="_total")
+    items: list[WorkflowRun] = Field(alias="_list")
+    next_token: str | None = Field(default=None, alias="_nextToken")
+
+
+class WorkflowDefinition(_Open):
+    id: str = Field(alias="_id")
+    name: str = Field(alias="_name")
+    namespaces: list[str] = Field(alias="_namespaces")
+    tasks: list[dict[str, Any]] = Field(alias="_tasks")
+    created_at: str = Field(alias="_createdAt")
+    created_by: str = Field(alias="_createdBy")
+
+
+class DefinitionPage(_Open):
+    offset: int = Field(alias="_offset")
+    page_size: int = Field(alias="_pageSize")
+    total: int = Field(alias="_total")
+    items: list[WorkflowDefinition] = Field(alias="_list")
+    next_token: str | None = Field(default=None, alias="_nextToken")
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    code: str = Field(alias="_code", description="Machine code, e.g. INVALID_PARAMETER, NOT_FOUND.")
+    message: str = Field(alias="_message", description="What is wrong, naming the field and the value.")
+
+
+class ErrorBody(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    error: ErrorDetail = Field(alias="_error")

@@ -1,0 +1,39 @@
+"""The one module that talks to SQS: step messages for the worker."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import boto3
+
+from workflowsvc.models.messages import StepMessage
+
+MAX_DELAY_SECONDS = 900  # SQS's limit; longer waits are left to the sweeper
+
+
+@lru_cache(maxsize=1)
+def sqs_client() -> Any:
+    return boto3.client("sqs")
+
+
+def reset_clients() -> None:
+    sqs_client.cache_clear()
+
+
+class TaskQueue:
+    def __init__(self, queue_url: str, client: Any | None = None) -> None:
+        self.queue_url = queue_url
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        return self._client or sqs_client()
+
+    def send_step(self, run_id: str, step: int, task_id: str | None = None, delay_seconds: int = 0) -> None:
+        message = StepMessage(runId=run_id, step=step, taskId=task_id)
+        self.client.send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=message.model_dump_json(by_alias=True, exclude_none=True),
+            DelaySeconds=max(0, min(int(delay_seconds), MAX_DELAY_SECONDS)),
+        )
