@@ -109,6 +109,7 @@ class StatusChange:
     run: dict[str, Any]
     meta: dict[str, Any]
     send_step: bool  # whether execution must be (re)started with a message for meta["step"]
+    loop_tasks: list[dict[str, Any]]  # a stored loop iteration task whose status changed with the run
 
 
 def _in_flight_task_id(meta: dict[str, Any]) -> str | None:
@@ -148,8 +149,9 @@ def change_status(
         for task in run["_tasks"]:
             if task["_status"] == "PAUSED":
                 task["_status"] = "RUNNING" if _loop_under_way(task, meta) else "QUEUED"
-        if in_flight is None:
-            send_step = next_task(run) is not None
+        # Without an attempt in flight, a step message moves the run on (or completes it, when the
+        # last task finished during the pause).
+        send_step = in_flight is None
     elif requested == "RETRIED":
         run["_status"] = "QUEUED"
         run["_output"] = None
@@ -182,9 +184,21 @@ def change_status(
         meta.pop("inFlightTaskId", None)
         meta.pop("leaseNs", None)
         meta["scheduledNs"] = now_ns
+    loop_tasks = []
+    current = (meta.get("loop") or {}).get("current")
+    if current is not None and current.get("_attempts"):  # stored once an attempt started
+        if requested == "TERMINATED" and current["_status"] in UNFINISHED_TASK_STATUSES:
+            current.update(_status="TERMINATED", _endedAt=now)
+            loop_tasks.append(current)
+        elif requested == "PAUSED" and current["_status"] == "QUEUED":
+            current["_status"] = "PAUSED"
+            loop_tasks.append(current)
+        elif requested == "RESUMED" and current["_status"] == "PAUSED":
+            current["_status"] = "QUEUED"
+            loop_tasks.append(current)
     run["_updatedAt"] = now
     run["_updatedBy"] = subject
-    return StatusChange(run=run, meta=meta, send_step=send_step)
+    return StatusChange(run=run, meta=meta, send_step=send_step, loop_tasks=loop_tasks)
 
 
 def _loop_under_way(task: dict[str, Any], meta: dict[str, Any]) -> bool:

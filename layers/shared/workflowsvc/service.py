@@ -172,7 +172,7 @@ class WorkflowService:
             stored = self._stored_run(run_id, namespaces, consistent=True)
             change = runs.change_status(stored.run, stored.meta, requested, caller.subject)
             try:
-                self.repository.save_run(stored, change.run, change.meta)
+                self.repository.save_run(stored, change.run, change.meta, change.loop_tasks)
             except VersionConflict:
                 continue  # the worker moved the run meanwhile: decide again on what it is now
             if requested == "RETRIED":
