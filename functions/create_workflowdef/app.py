@@ -7,7 +7,6 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from workflowsvc import api
 from workflowsvc.models.api import WorkflowDefinition, WorkflowDefinitionRequest
 from workflowsvc.service import get_service

@@ -7,7 +7,6 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from workflowsvc import api
 from workflowsvc.models.api import WorkflowRun
 from workflowsvc.service import get_service
@@ -27,7 +26,8 @@ def get_workflow(
     workflowId: str,
     nsfilter: api.NsFilter,
     include_loop_over_tasks: Annotated[
-        bool, Query(alias="_includeLoopOverTasks", description="Include the tasks of each LOOP_OVER iteration.")
+        bool,
+        Query(alias="_includeLoopOverTasks", description="Include the tasks of each LOOP_OVER iteration."),
     ] = False,
 ) -> Response[str]:
     run = get_service().get_run(workflowId, api.namespaces(app), include_loop_over_tasks)

@@ -6,7 +6,6 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from workflowsvc import api
 from workflowsvc.models.api import WorkflowDefinition
 from workflowsvc.service import get_service

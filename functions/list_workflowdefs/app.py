@@ -7,7 +7,6 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from workflowsvc import api, runs
 from workflowsvc.models.api import DefinitionPage
 from workflowsvc.service import DefinitionListQuery, get_service
@@ -32,7 +31,9 @@ def list_workflowdefs(
         int | None, Query(alias="_pagesize", ge=1, le=runs.MAX_PAGE_SIZE, description="Same as _pageSize.")
     ] = None,
     offset: Annotated[int | None, Query(alias="_offset", ge=0, le=1_000_000)] = None,
-    name: Annotated[str | None, Query(alias="_name", max_length=128, description="Substring, any case.")] = None,
+    name: Annotated[
+        str | None, Query(alias="_name", max_length=128, description="Substring, any case.")
+    ] = None,
     next_token: Annotated[str | None, Query(alias="_nextToken", max_length=2048)] = None,
 ) -> Response[str]:
     query = DefinitionListQuery(

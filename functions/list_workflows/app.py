@@ -7,7 +7,6 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from workflowsvc import api, runs
 from workflowsvc.models.api import RunPage
 from workflowsvc.service import get_service
@@ -32,14 +31,20 @@ def list_workflows(
         int | None, Query(alias="_pagesize", ge=1, le=runs.MAX_PAGE_SIZE, description="Same as _pageSize.")
     ] = None,
     offset: Annotated[int | None, Query(alias="_offset", ge=0, le=1_000_000)] = None,
-    name: Annotated[str | None, Query(alias="_name", max_length=128, description="Substring, any case.")] = None,
+    name: Annotated[
+        str | None, Query(alias="_name", max_length=128, description="Substring, any case.")
+    ] = None,
     def_id: Annotated[str | None, Query(alias="_defId", max_length=64)] = None,
-    status: Annotated[str | None, Query(alias="_status", max_length=200, description="One or several, comma-separated.")] = None,
+    status: Annotated[
+        str | None, Query(alias="_status", max_length=200, description="One or several, comma-separated.")
+    ] = None,
     start_date: Annotated[str | None, Query(alias="startDate", max_length=40)] = None,
     start_date_lower: Annotated[str | None, Query(alias="startdate", max_length=40)] = None,
     end_date: Annotated[str | None, Query(alias="endDate", max_length=40)] = None,
     end_date_lower: Annotated[str | None, Query(alias="enddate", max_length=40)] = None,
-    sort: Annotated[str | None, Query(max_length=300, description='JSON object, e.g. {"_updatedAt":-1,"_name":1}')] = None,
+    sort: Annotated[
+        str | None, Query(max_length=300, description='JSON object, e.g. {"_updatedAt":-1,"_name":1}')
+    ] = None,
     next_token: Annotated[str | None, Query(alias="_nextToken", max_length=2048)] = None,
 ) -> Response[str]:
     query = runs.build_list_query(

@@ -8,7 +8,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from workflowsvc import api
 from workflowsvc.models.api import StartWorkflowRequest, WorkflowRun
 from workflowsvc.service import get_service
@@ -29,7 +28,9 @@ def start_workflow(
     request: Annotated[StartWorkflowRequest, Body(embed=False)],
     idempotency_key: Annotated[
         str | None,
-        Header(alias="Idempotency-Key", description="Retries with the same key and body start one run (24 h)."),
+        Header(
+            alias="Idempotency-Key", description="Retries with the same key and body start one run (24 h)."
+        ),
     ] = None,
 ) -> Response[str]:
     created = get_service().start_run(

@@ -43,7 +43,7 @@ _STATUS_OF: dict[type[WorkflowError], HTTPStatus] = {
 }
 
 _ERROR_DESCRIPTIONS = {
-    400: "Bad input: malformed JSON, a missing or malformed nsfilter, a field of the wrong type or out of range",
+    400: "Bad input: malformed JSON, missing or malformed nsfilter, a field of a wrong type or out of range",
     401: "No authenticated identity",
     403: "The caller may not use a namespace named in nsfilter",
     404: "No such resource in the namespaces of nsfilter",
@@ -53,15 +53,21 @@ _ERROR_DESCRIPTIONS = {
 
 NsFilter = Annotated[
     str,
-    Query(description="One namespace, or several separated by commas. Required on every call.",
-          min_length=1, max_length=1400),
+    Query(
+        description="One namespace, or several separated by commas. Required on every call.",
+        min_length=1,
+        max_length=1400,
+    ),
 ]
 
 
 def responses(success: int, model: Any, *errors: int) -> dict[int, OpenAPIResponse]:
     """OpenAPI responses of a route: the success body and each error status with the error body."""
     documented: dict[int, OpenAPIResponse] = {
-        success: {"description": HTTPStatus(success).phrase, "content": {"application/json": {"model": model}}}
+        success: {
+            "description": HTTPStatus(success).phrase,
+            "content": {"application/json": {"model": model}},
+        }
     }
     for status in sorted({400, 401, 403, *errors}):
         documented[status] = {
@@ -72,7 +78,9 @@ def responses(success: int, model: Any, *errors: int) -> dict[int, OpenAPIRespon
 
 
 def error_response(error: WorkflowError) -> Response[str]:
-    status = next((mapped for cls, mapped in _STATUS_OF.items() if isinstance(error, cls)), HTTPStatus.BAD_REQUEST)
+    status = next(
+        (mapped for cls, mapped in _STATUS_OF.items() if isinstance(error, cls)), HTTPStatus.BAD_REQUEST
+    )
     body = {"_error": {"_code": error.code, "_message": error.message}}
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 
@@ -111,11 +119,11 @@ def validation_message(error: RequestValidationError) -> str:
 def make_resolver() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
 
-    @app.exception_handler(RequestValidationError)
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(error: RequestValidationError) -> Response[str]:
         return error_response(BadRequest(validation_message(error), code="INVALID_PARAMETER"))
 
-    @app.exception_handler(WorkflowError)
+    @app.exception_handler(WorkflowError)  # type: ignore[untyped-decorator]
     def _domain(error: WorkflowError) -> Response[str]:
         return error_response(error)
 
@@ -162,7 +170,7 @@ def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaCo
             "body": response.body,
             "isBase64Encoded": False,
         }
-    app.append_context(caller=caller, namespaces=namespaces)
+    app.append_context(caller=caller, namespaces=namespaces)  # type: ignore[no-untyped-call]
     return app.resolve(event, context)
 
 
@@ -178,7 +186,9 @@ def namespaces(app: APIGatewayHttpResolver) -> tuple[str, ...]:
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[str]:
     text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=text, headers=headers)
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=text, headers=headers
+    )
 
 
 def header(app: APIGatewayHttpResolver, name: str) -> str | None:

@@ -71,11 +71,13 @@ def _task_by_id(run: dict[str, Any], task_id: str) -> dict[str, Any]:
 
 def retry_delay_seconds(task: dict[str, Any], attempt: int) -> float:
     """Delay before attempt ``attempt + 1``: FIXED, or EXPONENTIAL (x 2^(attempt-1)) with full jitter."""
-    delay = float(task.get("_retryDelaySeconds", 1) if task.get("_retryDelaySeconds") is not None else 1)
+    configured = task.get("_retryDelaySeconds")
+    delay = float(configured) if configured is not None else 1.0
     if task.get("_backoff") == "EXPONENTIAL":
         ceiling = delay * 2 ** (attempt - 1)
         # "Equal jitter": at least half the backoff, so retries spread out without collapsing to zero.
-        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not security
+        jittered: float = ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not security
+        return jittered
     return delay
 
 
@@ -110,7 +112,11 @@ class Engine:
             if stored is None:
                 return None
             run, meta = copy.deepcopy(stored.run), copy.deepcopy(stored.meta)
-            if meta["step"] != message.step or meta.get("claimed") or run["_status"] not in runs.ACTIVE_STATUSES:
+            if (
+                meta["step"] != message.step
+                or meta.get("claimed")
+                or run["_status"] not in runs.ACTIVE_STATUSES
+            ):
                 return None  # a duplicate, or overtaken by pause, terminate, retry or timeout
             now_ns, now = _now()
             if self._deadline_passed(run, meta, now_ns):
@@ -122,11 +128,13 @@ class Engine:
                 return None
             target = self._target(run, meta)
             if isinstance(target, str):  # the current task cannot even start (e.g. loop items not a list)
-                run, meta = self._finish_attempt(run, meta, self._bare_target(run), Outcome(error=target), now_ns)
+                run, meta = self._finish_attempt(
+                    run, meta, self._bare_target(run), Outcome(error=target), now_ns
+                )
                 self._save_and_continue(stored, run, meta, [])
                 return None
             if target is None:
-                self._save_and_continue(stored, *self._complete_run(run, meta, now_ns))
+                self._save_and_continue(stored, *self._complete_run(run, meta, now_ns), [])
                 return None
             if target.items is not None and target.iteration_task is None:
                 # An empty loop completes at once: no call to make.
@@ -161,7 +169,9 @@ class Engine:
                 saved = self.repository.save_run(stored, run, meta, loop_tasks)
             except VersionConflict:
                 continue
-            return saved, Target(task=top, iteration_task=target.iteration_task and runnable, items=target.items)
+            return saved, Target(
+                task=top, iteration_task=target.iteration_task and runnable, items=target.items
+            )
         return None
 
     def _execute(self, stored: StoredRun, target: Target) -> Outcome:
@@ -173,7 +183,9 @@ class Engine:
             # The run's own inputs are data: only a definition's declared inputs hold expressions.
             inputs = expressions.resolve(declared, scope) if declared is not None else run["_inputParams"]
             if not isinstance(inputs, dict):
-                return Outcome(error=f"_inputParams of task {task['_name']!r} must be an object, got {inputs!r}")
+                return Outcome(
+                    error=f"_inputParams of task {task['_name']!r} must be an object, got {inputs!r}"
+                )
             cap = None
             if meta.get("deadlineNs") is not None and run.get("_timeoutPolicy") != "ALERT_ONLY":
                 cap = max((meta["deadlineNs"] - timestamps.now_ns()) / NS, 0.001)
@@ -250,11 +262,11 @@ class Engine:
             return run, meta
         if target.iteration_task is not None:
             index = meta["loop"]["index"]
+            item = _brief(target.items[index] if target.items else None)
             top.update(
                 _status="FAILED",
                 _endedAt=now,
-                _error=f"iteration {index} (item {_brief(target.items[index] if target.items else None)}) failed: "
-                f"task {runnable['_name']!r}: {outcome.error}",
+                _error=f"iteration {index} (item {item}) failed: task {runnable['_name']!r}: {outcome.error}",
             )
         run["_status"] = "FAILED"
         run["_error"] = f"task {top['_name']!r} failed: {top.get('_error') or outcome.error}"
@@ -265,7 +277,7 @@ class Engine:
     ) -> None:
         loop = meta["loop"]
         nested = top["_tasks"]
-        loop["done"] = loop.get("done", []) + [loop["current"]]
+        loop["done"] = [*loop.get("done", []), loop["current"]]
         if loop["position"] + 1 < len(nested):
             loop["position"] += 1
         else:
@@ -309,7 +321,9 @@ class Engine:
         run.update(_status="TIMED_OUT", _error=message)
         return self._end_run(run, meta, now)
 
-    def _end_run(self, run: dict[str, Any], meta: dict[str, Any], now: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _end_run(
+        self, run: dict[str, Any], meta: dict[str, Any], now: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """A run that ends: tasks that never started are SKIPPED, the clock stops, ALERT_ONLY alerts."""
         if run["_status"] in ("FAILED", "TIMED_OUT"):
             for task in run["_tasks"]:
@@ -361,10 +375,18 @@ class Engine:
         self.repository.save_run(stored, run, meta, loop_tasks)
         if skipped:
             self.repository.put_loop_tasks(run["_id"], skipped)
-        if run["_status"] in runs.ACTIVE_STATUSES and not meta.get("claimed") and runs.next_task(run) is not None:
+        if (
+            run["_status"] in runs.ACTIVE_STATUSES
+            and not meta.get("claimed")
+            and runs.next_task(run) is not None
+        ):
             task = runs.next_task(run)
-            self.queue.send_step(run["_id"], meta["step"], task["_id"] if task else None,
-                                 delay_seconds=min(round(delay), MAX_DELAY_SECONDS))
+            self.queue.send_step(
+                run["_id"],
+                meta["step"],
+                task["_id"] if task else None,
+                delay_seconds=min(round(delay), MAX_DELAY_SECONDS),
+            )
 
     def _skipped_iterations(
         self, run: dict[str, Any], meta: dict[str, Any], stored: StoredRun
@@ -413,12 +435,25 @@ class Engine:
         return Target(task=task, iteration_task=current, items=items)
 
     def _iteration_task(
-        self, loop_task: dict[str, Any], nested: dict[str, Any], index: int, meta: dict[str, Any], *, status: str
+        self,
+        loop_task: dict[str, Any],
+        nested: dict[str, Any],
+        index: int,
+        meta: dict[str, Any],
+        *,
+        status: str,
     ) -> dict[str, Any]:
         sequenceno = meta["nextSeq"]
         meta["nextSeq"] = sequenceno + 1
-        task = {"_id": str(uuid.uuid4()), "_name": nested["_name"], "_sequenceno": sequenceno,
-                "_type": nested["_type"], "_status": status, "_loopTaskId": loop_task["_id"], "_loopIndex": index}
+        task = {
+            "_id": str(uuid.uuid4()),
+            "_name": nested["_name"],
+            "_sequenceno": sequenceno,
+            "_type": nested["_type"],
+            "_status": status,
+            "_loopTaskId": loop_task["_id"],
+            "_loopIndex": index,
+        }
         task.update({key: value for key, value in nested.items() if key not in task})
         return task
 
@@ -429,7 +464,9 @@ class Engine:
         except expressions.ExpressionError as error:
             return f"_inputParams._items: {error}"
         if not isinstance(items, list):
-            return f"_inputParams._items of LOOP_OVER task {task['_name']!r} must be a list, got {_brief(items)}"
+            return (
+                f"_inputParams._items of LOOP_OVER task {task['_name']!r} must be a list, got {_brief(items)}"
+            )
         if len(items) > MAX_LOOP_ITEMS:
             return f"_inputParams._items has {len(items)} items; a LOOP_OVER takes at most {MAX_LOOP_ITEMS}"
         return items
@@ -442,7 +479,10 @@ class Engine:
             for done in loop.get("done", []):
                 tasks[done["_name"]] = done  # earlier tasks of this iteration, by name
             index = loop["index"]
-            scope["loop"] = {"item": (target.items or [None])[index] if target.items else None, "index": index}
+            scope["loop"] = {
+                "item": (target.items or [None])[index] if target.items else None,
+                "index": index,
+            }
         return scope
 
     def _scope_task(self, run: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
@@ -453,8 +493,11 @@ class Engine:
     def _task_output(self, run: dict[str, Any], task: dict[str, Any]) -> Any:
         if task["_type"] != "LOOP_OVER":
             return task.get("_output")
-        iterations = [t for t in self.repository.get_loop_tasks(run["_id"], consistent=True)
-                      if t["_loopTaskId"] == task["_id"]]
+        iterations = [
+            t
+            for t in self.repository.get_loop_tasks(run["_id"], consistent=True)
+            if t["_loopTaskId"] == task["_id"]
+        ]
         iterations.sort(key=lambda t: (t["_loopIndex"], t["_sequenceno"]))
         return runs.loop_output(iterations)
 
@@ -489,13 +532,18 @@ class Engine:
                     else:
                         in_flight = _task_by_id(run, meta["inFlightTaskId"]) if meta.get("claimed") else None
                         current = (meta.get("loop") or {}).get("current") if meta.get("claimed") else None
-                        self._save_and_continue(stored, *self._time_out(run, meta, now, current or in_flight),
-                                                [current] if current else [])
+                        self._save_and_continue(
+                            stored,
+                            *self._time_out(run, meta, now, current or in_flight),
+                            [current] if current else [],
+                        )
                         return True
                 if meta.get("claimed") and meta.get("leaseNs") is not None and now_ns >= meta["leaseNs"]:
                     target = self._in_flight_target(run, meta)
-                    outcome = Outcome(error="no result came back from the worker within the task's timeout; "
-                                      "the attempt is presumed lost")
+                    outcome = Outcome(
+                        error="no result came back from the worker within the task's timeout; "
+                        "the attempt is presumed lost"
+                    )
                     iteration = _current_iteration(meta, target)
                     run, meta = self._finish_attempt(run, meta, target, outcome, now_ns)
                     self._save_and_continue(stored, run, meta, [iteration] if iteration else [])
@@ -515,7 +563,9 @@ class Engine:
         loop = meta.get("loop")
         if top["_type"] == "LOOP_OVER" and loop is not None and loop.get("current") is not None:
             items = self._loop_items(run, meta, top)
-            return Target(task=top, iteration_task=loop["current"], items=items if isinstance(items, list) else [])
+            return Target(
+                task=top, iteration_task=loop["current"], items=items if isinstance(items, list) else []
+            )
         return Target(task=top)
 
 

@@ -1,4 +1,4 @@
-"""Use cases of the API: the rules of ``runs`` and ``definitions`` applied through the repository and queue."""
+"""Use cases of the API: the rules of ``runs`` and ``definitions``, through the repository and queue."""
 
 from __future__ import annotations
 
@@ -76,7 +76,8 @@ class WorkflowService:
         definition = self.repository.get_definition(definition_id) if _is_uuid(definition_id) else None
         if definition is None or not _visible(definition, namespaces):
             raise NotFound(
-                f"_workflowDefId: no workflow definition {definition_id!r} in namespaces {', '.join(namespaces)}",
+                f"_workflowDefId: no workflow definition {definition_id!r} "
+                f"in namespaces {', '.join(namespaces)}",
                 code="DEFINITION_NOT_FOUND",
             )
         return definition
@@ -101,7 +102,8 @@ class WorkflowService:
         if idempotency_key is not None:
             if not idempotency_key.strip() or len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
                 raise BadRequest(
-                    f"Idempotency-Key: {idempotency_key[:40]!r} must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters",
+                    f"Idempotency-Key: {idempotency_key[:40]!r} must be 1 to "
+                    f"{MAX_IDEMPOTENCY_KEY_LENGTH} characters",
                     code="INVALID_IDEMPOTENCY_KEY",
                 )
             key_hash = _digest([sorted(namespaces), idempotency_key])
@@ -188,7 +190,8 @@ class WorkflowService:
         if not any(task["_type"] == "LOOP_OVER" for task in run["_tasks"]):
             return
         stale = [
-            task for task in self.repository.get_loop_tasks(run["_id"], consistent=True)
+            task
+            for task in self.repository.get_loop_tasks(run["_id"], consistent=True)
             if task["_status"] in runs.RETRIABLE_TASK_STATUSES
         ]
         if stale:
@@ -205,8 +208,12 @@ class WorkflowService:
         return position
 
     def _page_body(self, page: Page, page_size: int, total: int, fingerprint: str) -> dict[str, Any]:
-        body: dict[str, Any] = {"_offset": page.offset, "_pageSize": page_size, "_total": total,
-                                "_list": page.items}
+        body: dict[str, Any] = {
+            "_offset": page.offset,
+            "_pageSize": page_size,
+            "_total": total,
+            "_list": page.items,
+        }
         if page.has_more:
             position = {"o": page.offset + len(page.items), "k": page.last_key}
             body["_nextToken"] = paging.encode(position, fingerprint, self.settings.page_token_secret)

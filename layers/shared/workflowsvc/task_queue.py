@@ -31,7 +31,7 @@ class TaskQueue:
         return self._client or sqs_client()
 
     def send_step(self, run_id: str, step: int, task_id: str | None = None, delay_seconds: int = 0) -> None:
-        message = StepMessage(runId=run_id, step=step, taskId=task_id)
+        message = StepMessage(run_id=run_id, step=step, task_id=task_id)
         self.client.send_message(
             QueueUrl=self.queue_url,
             MessageBody=message.model_dump_json(by_alias=True, exclude_none=True),

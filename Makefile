@@ -1,0 +1,60 @@
+# Everything a developer runs. Environments are created on first use from the project's own files.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .venv-tools
+PY := $(VENV)/bin/python
+export SAM_CLI_TELEMETRY := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# sam build runs pip for the functions' runtime (python3.13): use one from PATH, else one pyenv holds.
+PYTHON313_DIR := $(shell dirname "$$(command -v python3.13 2>/dev/null || ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)" 2>/dev/null)
+
+.PHONY: help run test lint typecheck template pytest build bench clean
+
+help:
+	@echo "make run    - the whole service on http://127.0.0.1:$${PORT:-3000} (API, worker, sweeper)"
+	@echo "make test   - ruff, mypy, cfn-lint, sam validate --lint, pytest"
+	@echo "make build  - sam build (no Docker)"
+	@echo "make bench  - DynamoDB reads per call, cold start, latency; writes docs/benchmarks.md"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(TOOLS)/.installed: requirements-tools.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --upgrade pip
+	$(TOOLS)/bin/pip install --quiet -r requirements-tools.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) -m localrun
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy layers/shared/workflowsvc localrun
+
+template: $(TOOLS)/.installed
+	$(TOOLS)/bin/cfn-lint template.yaml
+	$(TOOLS)/bin/sam validate --lint --template template.yaml
+
+pytest: $(VENV)/.installed
+	$(PY) -m pytest
+
+test: lint typecheck template pytest
+
+build: $(TOOLS)/.installed
+	@test -n "$(PYTHON313_DIR)" || { echo "sam build needs python3.13 on PATH (the functions' runtime)"; exit 1; }
+	PATH="$(PYTHON313_DIR):$$PATH" $(TOOLS)/bin/sam build --template template.yaml
+
+bench: $(VENV)/.installed
+	$(PY) -m bench
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
