@@ -29,7 +29,8 @@ NS = runs.NS
 DEFAULT_TASK_TIMEOUT_SECONDS = 30
 LEASE_MARGIN_NS = 30 * NS  # beyond the call's own timeout, before an attempt is presumed lost
 MAX_LOOP_ITEMS = 1000
-MAX_RUN_DOCUMENT_BYTES = 300 * 1024  # DynamoDB items stop at 400 KB; the rest is keys, meta and copies
+MAX_RUN_DOCUMENT_BYTES = 300 * 1024  # DynamoDB items stop at 400 KB; the rest is keys and meta
+MAX_ITERATION_TASK_BYTES = 300 * 1024  # a loop-over task is an item of its own
 _WRITE_ATTEMPTS = 5
 
 RestCall = Callable[..., dict[str, Any]]
@@ -119,6 +120,11 @@ class Engine:
             ):
                 return None  # a duplicate, or overtaken by pause, terminate, retry or timeout
             now_ns, now = _now()
+            early_s = (meta.get("scheduledNs", 0) - now_ns) / NS
+            if early_s > 1:
+                # A retry delay beyond what SQS can hold: wait out the rest with another delayed message.
+                self.queue.send_step(run["_id"], message.step, message.task_id, delay_seconds=round(early_s))
+                return None
             if self._deadline_passed(run, meta, now_ns):
                 self._save_and_continue(stored, *self._time_out(run, meta, now, None), [])
                 return None
@@ -228,6 +234,10 @@ class Engine:
         paused = run["_status"] == "PAUSED"
 
         if outcome.succeeded:
+            too_large = self._too_large(run, runnable, outcome.output)
+            if too_large:
+                outcome = Outcome(error=too_large)
+        if outcome.succeeded:
             runnable.update(_status="COMPLETED", _output=outcome.output, _endedAt=now)
             runnable.pop("_error", None)
             if target.iteration_task is not None:
@@ -272,18 +282,29 @@ class Engine:
         run["_error"] = f"task {top['_name']!r} failed: {top.get('_error') or outcome.error}"
         return self._end_run(run, meta, now)
 
+    def _too_large(self, run: dict[str, Any], runnable: dict[str, Any], output: Any) -> str | None:
+        """Why an output cannot be stored, if it cannot: DynamoDB items stop at 400 KB."""
+        size = len(json.dumps(output, separators=(",", ":")))
+        if "_loopTaskId" in runnable:
+            stored, limit = size, MAX_ITERATION_TASK_BYTES
+        else:
+            stored, limit = size + len(json.dumps(run, separators=(",", ":"))), MAX_RUN_DOCUMENT_BYTES
+        if stored <= limit:
+            return None
+        return (
+            f"the task's output ({size} bytes) is too large to store: a run keeps at most {limit // 1024} KiB"
+        )
+
     def _advance_loop(
         self, run: dict[str, Any], meta: dict[str, Any], top: dict[str, Any], target: Target, now: str
     ) -> None:
         loop = meta["loop"]
         nested = top["_tasks"]
-        loop["done"] = [*loop.get("done", []), loop["current"]]
         if loop["position"] + 1 < len(nested):
             loop["position"] += 1
         else:
             loop["index"] += 1
             loop["position"] = 0
-            loop["done"] = []
         loop.pop("current", None)
         if loop["index"] >= len(target.items or []):
             top.update(_status="COMPLETED", _endedAt=now)
@@ -476,9 +497,12 @@ class Engine:
         scope: dict[str, Any] = {"workflow": run, "tasks": tasks, "loop": {}}
         loop = meta.get("loop")
         if target is not None and target.iteration_task is not None and loop is not None:
-            for done in loop.get("done", []):
-                tasks[done["_name"]] = done  # earlier tasks of this iteration, by name
             index = loop["index"]
+            if loop["position"] > 0:  # earlier tasks of this iteration, by name
+                for done in self.repository.get_loop_tasks(
+                    run["_id"], consistent=True, loop_task_id=loop["taskId"], index=index
+                ):
+                    tasks[done["_name"]] = done
             scope["loop"] = {
                 "item": (target.items or [None])[index] if target.items else None,
                 "index": index,
@@ -493,11 +517,7 @@ class Engine:
     def _task_output(self, run: dict[str, Any], task: dict[str, Any]) -> Any:
         if task["_type"] != "LOOP_OVER":
             return task.get("_output")
-        iterations = [
-            t
-            for t in self.repository.get_loop_tasks(run["_id"], consistent=True)
-            if t["_loopTaskId"] == task["_id"]
-        ]
+        iterations = self.repository.get_loop_tasks(run["_id"], consistent=True, loop_task_id=task["_id"])
         iterations.sort(key=lambda t: (t["_loopIndex"], t["_sequenceno"]))
         return runs.loop_output(iterations)
 

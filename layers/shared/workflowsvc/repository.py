@@ -135,19 +135,27 @@ class Repository:
         """
         operations: list[dict[str, Any]] = []
         if idempotency is not None:
-            operations.append({
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": idempotency,
-                    "ConditionExpression": "attribute_not_exists(pk) OR #ttl < :now",
-                    "ExpressionAttributeNames": {"#ttl": "ttl"},
-                    "ExpressionAttributeValues": {":now": _n(timestamps.now_ns() // 1_000_000_000)},
+            operations.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": idempotency,
+                        "ConditionExpression": "attribute_not_exists(pk) OR #ttl < :now",
+                        "ExpressionAttributeNames": {"#ttl": "ttl"},
+                        "ExpressionAttributeValues": {":now": _n(timestamps.now_ns() // 1_000_000_000)},
+                    }
                 }
-            })
+            )
         for item in self._run_items(run, meta, 1):
-            operations.append({
-                "Put": {"TableName": self.table_name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}
-            })
+            operations.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": item,
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
         for namespace in run["_namespaces"]:
             operations.append(self._counter_update(namespace, "ALL", 1))
             operations.append(self._counter_update(namespace, run["_status"], 1))
@@ -186,7 +194,9 @@ class Repository:
                 operations.append(self._counter_update(namespace, old_status, -1))
                 operations.append(self._counter_update(namespace, new_status, 1))
         for task in loop_tasks or []:
-            operations.append({"Put": {"TableName": self.table_name, "Item": self._loop_item(run["_id"], task)}})
+            operations.append(
+                {"Put": {"TableName": self.table_name, "Item": self._loop_item(run["_id"], task)}}
+            )
         try:
             if len(operations) == 1:
                 self.client.put_item(**operations[0]["Put"])
@@ -197,7 +207,8 @@ class Repository:
             if code == "ConditionalCheckFailedException":
                 raise VersionConflict(run["_id"]) from None
             if code == "TransactionCanceledException" and any(
-                reason in ("ConditionalCheckFailed", "TransactionConflict") for reason in _cancellation_codes(error)
+                reason in ("ConditionalCheckFailed", "TransactionConflict")
+                for reason in _cancellation_codes(error)
             ):
                 raise VersionConflict(run["_id"]) from None
             raise
@@ -217,10 +228,14 @@ class Repository:
 
     def delete_loop_tasks(self, run_id: str, tasks: list[dict[str, Any]]) -> None:
         requests = [
-            {"DeleteRequest": {"Key": {
-                "pk": _s(_run_pk(run_id)),
-                "sk": _s(_loop_sk(task["_loopTaskId"], task["_loopIndex"], task["_sequenceno"])),
-            }}}
+            {
+                "DeleteRequest": {
+                    "Key": {
+                        "pk": _s(_run_pk(run_id)),
+                        "sk": _s(_loop_sk(task["_loopTaskId"], task["_loopIndex"], task["_sequenceno"])),
+                    }
+                }
+            }
             for task in tasks
         ]
         self._batch_write(requests)
@@ -247,14 +262,26 @@ class Repository:
         if not answer["Items"]:
             return None
         item = answer["Items"][0]
-        return StoredRun(run=json.loads(item["doc"]["S"]), meta=json.loads(item["meta"]["S"]),
-                         version=int(item["v"]["N"]))
+        return StoredRun(
+            run=json.loads(item["doc"]["S"]), meta=json.loads(item["meta"]["S"]), version=int(item["v"]["N"])
+        )
 
-    def get_loop_tasks(self, run_id: str, *, consistent: bool = False) -> list[dict[str, Any]]:
+    def get_loop_tasks(
+        self,
+        run_id: str,
+        *,
+        consistent: bool = False,
+        loop_task_id: str | None = None,
+        index: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Loop-over tasks of a run; of one LOOP_OVER task, or of one of its iterations, when named."""
+        prefix = "LOOP#"
+        if loop_task_id is not None:
+            prefix += f"{loop_task_id}#" + (f"{index:07d}#" if index is not None else "")
         tasks = []
         for item in self._query_all(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :loop)",
-            ExpressionAttributeValues={":pk": _s(_run_pk(run_id)), ":loop": _s("LOOP#")},
+            ExpressionAttributeValues={":pk": _s(_run_pk(run_id)), ":loop": _s(prefix)},
             ConsistentRead=consistent,
         ):
             tasks.append(json.loads(item["doc"]["S"]))
@@ -295,7 +322,9 @@ class Repository:
             values.update({name: _s(status) for name, status in zip(names, query.statuses, strict=True)})
         return (" AND ".join(clauses) or None), values
 
-    def _key_range(self, query: runs.RunListQuery, after: str | None, descending: bool) -> tuple[str, str] | None:
+    def _key_range(
+        self, query: runs.RunListQuery, after: str | None, descending: bool
+    ) -> tuple[str, str] | None:
         low = query.start or _MIN_KEY
         high = f"{query.end}#~" if query.end else _MAX_KEY
         if after is not None:
@@ -319,8 +348,12 @@ class Repository:
         request: dict[str, Any] = {
             "IndexName": NAMESPACE_INDEX,
             "KeyConditionExpression": "gsi1pk = :p AND gsi1sk BETWEEN :lo AND :hi",
-            "ExpressionAttributeValues": {":p": _s(partition), ":lo": _s(key_range[0]), ":hi": _s(key_range[1]),
-                                          **filter_values},
+            "ExpressionAttributeValues": {
+                ":p": _s(partition),
+                ":lo": _s(key_range[0]),
+                ":hi": _s(key_range[1]),
+                **filter_values,
+            },
             "ScanIndexForward": not descending,
         }
         if filter_expression:
@@ -338,10 +371,18 @@ class Repository:
         key_range = self._key_range(query, after, descending)
         if key_range is None:
             return Page(items=[], offset=offset, has_more=False)
-        filter_expression, filter_values = self._run_filter(query) if kind == "RUN" else self._def_filter(query)
+        filter_expression, filter_values = (
+            self._run_filter(query) if kind == "RUN" else self._def_filter(query)
+        )
         streams = [
-            self._partition(f"NS#{namespace}#{kind}", key_range, descending, filter_expression, filter_values,
-                            None if filter_expression else needed)
+            self._partition(
+                f"NS#{namespace}#{kind}",
+                key_range,
+                descending,
+                filter_expression,
+                filter_values,
+                None if filter_expression else needed,
+            )
             for namespace in query.namespaces
         ]
         merged = heapq.merge(*streams, key=lambda item: item["gsi1sk"]["S"], reverse=descending)
@@ -367,8 +408,11 @@ class Repository:
         matches = self._all_matching_runs(query)
         matches.sort(key=runs.sort_key(query))
         offset = position["o"] if position else query.offset
-        return Page(items=matches[offset : offset + query.page_size], offset=offset,
-                    has_more=len(matches) > offset + query.page_size)
+        return Page(
+            items=matches[offset : offset + query.page_size],
+            offset=offset,
+            has_more=len(matches) > offset + query.page_size,
+        )
 
     def _all_matching_runs(self, query: runs.RunListQuery) -> list[dict[str, Any]]:
         key_range = self._key_range(query, None, True)
@@ -377,8 +421,9 @@ class Repository:
         filter_expression, filter_values = self._run_filter(query)
         found: dict[str, dict[str, Any]] = {}
         for namespace in query.namespaces:
-            for item in self._partition(f"NS#{namespace}#RUN", key_range, True, filter_expression, filter_values,
-                                        None):
+            for item in self._partition(
+                f"NS#{namespace}#RUN", key_range, True, filter_expression, filter_values, None
+            ):
                 found.setdefault(item["pk"]["S"], json.loads(item["doc"]["S"]))
         return list(found.values())
 
@@ -399,7 +444,9 @@ class Repository:
         key_range = self._key_range(query, None, True)
         if key_range is None:
             return 0
-        filter_expression, filter_values = self._run_filter(query) if kind == "RUN" else self._def_filter(query)
+        filter_expression, filter_values = (
+            self._run_filter(query) if kind == "RUN" else self._def_filter(query)
+        )
         request: dict[str, Any] = {
             "IndexName": NAMESPACE_INDEX,
             "KeyConditionExpression": "gsi1pk = :p AND gsi1sk BETWEEN :lo AND :hi",
@@ -422,18 +469,20 @@ class Repository:
     def put_definition(self, definition: dict[str, Any]) -> None:
         doc = json.dumps(definition, separators=(",", ":"))
         operations = [
-            {"Put": {
-                "TableName": self.table_name,
-                "Item": {
-                    "pk": _s(f"DEF#{definition['_id']}"),
-                    "sk": _s(f"NS#{namespace}"),
-                    "gsi1pk": _s(f"NS#{namespace}#DEF"),
-                    "gsi1sk": _s(f"{definition['_createdAt']}#{definition['_id']}"),
-                    "nm": _s(definition["_name"].lower()),
-                    "doc": _s(doc),
-                },
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }}
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": {
+                        "pk": _s(f"DEF#{definition['_id']}"),
+                        "sk": _s(f"NS#{namespace}"),
+                        "gsi1pk": _s(f"NS#{namespace}#DEF"),
+                        "gsi1sk": _s(f"{definition['_createdAt']}#{definition['_id']}"),
+                        "nm": _s(definition["_name"].lower()),
+                        "doc": _s(doc),
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
             for namespace in definition["_namespaces"]
         ]
         if len(operations) == 1:

@@ -6,9 +6,10 @@ attributes, so every field has a plain Python name and the API name as its alias
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 # Limits, documented in the README; each is a 400 naming the field when exceeded.
 MAX_NAME_LENGTH = 128
@@ -18,6 +19,8 @@ MAX_RETRY_DELAY_SECONDS = 3600
 MAX_TASK_TIMEOUT_SECONDS = 100  # the worker function's timeout (150 s) leaves room to record
 MAX_RUN_TIMEOUT_SECONDS = 30 * 24 * 3600
 MAX_BODY_BYTES = 256 * 1024
+MAX_INPUT_DEPTH = 10
+MAX_INPUT_BYTES = 128 * 1024
 
 RunStatus = Literal["QUEUED", "RUNNING", "PAUSED", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED"]
 TaskStatus = Literal[
@@ -31,6 +34,30 @@ Backoff = Literal["FIXED", "EXPONENTIAL"]
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 
 
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(item) for item in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(item) for item in value), default=0)
+    return 0
+
+
+def _bounded_input(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Inputs are stored with the run and passed to tasks: bounded in nesting and in size."""
+    if value is None:
+        return value
+    depth = _depth(value)
+    if depth > MAX_INPUT_DEPTH:
+        raise ValueError(f"nested {depth} levels deep; at most {MAX_INPUT_DEPTH}")
+    size = len(json.dumps(value, separators=(",", ":")))
+    if size > MAX_INPUT_BYTES:
+        raise ValueError(f"{size} bytes as JSON; at most {MAX_INPUT_BYTES} ({MAX_INPUT_BYTES // 1024} KiB)")
+    return value
+
+
+Inputs = Annotated[dict[str, Any], AfterValidator(_bounded_input)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid", serialize_by_alias=True)
 
@@ -39,15 +66,19 @@ class _Model(BaseModel):
 
 
 class TaskDefinition(_Model):
-    name: Name = Field(alias="_name", description="Unique within the definition; how expressions name the task.")
+    name: Name = Field(
+        alias="_name", description="Unique within the definition; how expressions name the task."
+    )
     type: TaskType = Field(alias="_type")
     description: Annotated[str, Field(max_length=1024)] | None = Field(default=None, alias="_description")
-    input_params: dict[str, Any] | None = Field(
+    input_params: Inputs | None = Field(
         default=None,
         alias="_inputParams",
         description="Task input; values may hold ${...} expressions. Absent: the run's _inputParams.",
     )
-    retry_count: Annotated[int, Field(ge=0, le=MAX_RETRY_COUNT)] | None = Field(default=None, alias="_retryCount")
+    retry_count: Annotated[int, Field(ge=0, le=MAX_RETRY_COUNT)] | None = Field(
+        default=None, alias="_retryCount"
+    )
     retry_delay_seconds: Annotated[int, Field(ge=0, le=MAX_RETRY_DELAY_SECONDS)] | None = Field(
         default=None, alias="_retryDelaySeconds"
     )
@@ -62,19 +93,21 @@ class TaskDefinition(_Model):
 
 class WorkflowDefinitionRequest(_Model):
     name: Name = Field(alias="_name")
-    user_type: Annotated[str, Field(max_length=MAX_NAME_LENGTH)] | None = Field(default=None, alias="_userType")
+    user_type: Annotated[str, Field(max_length=MAX_NAME_LENGTH)] | None = Field(
+        default=None, alias="_userType"
+    )
     description: Annotated[str, Field(max_length=1024)] | None = Field(default=None, alias="_description")
     timeout_seconds: Annotated[int, Field(ge=0, le=MAX_RUN_TIMEOUT_SECONDS)] | None = Field(
         default=None, alias="_timeoutSeconds"
     )
     timeout_policy: TimeoutPolicy | None = Field(default=None, alias="_timeoutPolicy")
     tasks: Annotated[list[TaskDefinition], Field(min_length=1, max_length=MAX_TASKS)] = Field(alias="_tasks")
-    output_params: dict[str, Any] | None = Field(default=None, alias="_outputParams")
+    output_params: Inputs | None = Field(default=None, alias="_outputParams")
 
 
 class StartWorkflowRequest(_Model):
     workflow_def_id: Annotated[str, Field(min_length=1, max_length=64)] = Field(alias="_workflowDefId")
-    input_params: dict[str, Any] = Field(default_factory=dict, alias="_inputParams")
+    input_params: Inputs = Field(default_factory=dict, alias="_inputParams")
 
 
 class StatusChangeRequest(_Model):
