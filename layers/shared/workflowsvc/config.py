@@ -27,7 +27,9 @@ class Settings:
 
 
 def _networks(value: str) -> tuple[IpNetwork, ...]:
-    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip())
+    return tuple(
+        ipaddress.ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip()
+    )
 
 
 @lru_cache(maxsize=1)

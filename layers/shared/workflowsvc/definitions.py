@@ -15,20 +15,27 @@ def _check_tasks(tasks: list[TaskDefinition], path: str, *, nested: bool) -> Non
     for index, task in enumerate(tasks):
         where = f"{path}[{index}]"
         if task.name in seen:
-            raise BadRequest(f"{where}._name: {task.name!r} is used twice; task names must be unique",
-                             code="INVALID_DEFINITION")
+            raise BadRequest(
+                f"{where}._name: {task.name!r} is used twice; task names must be unique",
+                code="INVALID_DEFINITION",
+            )
         seen.add(task.name)
         if task.type == "LOOP_OVER":
             if nested:
-                raise BadRequest(f"{where}._type: a LOOP_OVER task cannot be nested in another LOOP_OVER",
-                                 code="INVALID_DEFINITION")
+                raise BadRequest(
+                    f"{where}._type: a LOOP_OVER task cannot be nested in another LOOP_OVER",
+                    code="INVALID_DEFINITION",
+                )
             if not task.tasks:
-                raise BadRequest(f"{where}._tasks: a LOOP_OVER task needs the tasks to run per item",
-                                 code="INVALID_DEFINITION")
+                raise BadRequest(
+                    f"{where}._tasks: a LOOP_OVER task needs the tasks to run per item",
+                    code="INVALID_DEFINITION",
+                )
             _check_tasks(task.tasks, f"{where}._tasks", nested=True)
         elif task.tasks is not None:
-            raise BadRequest(f"{where}._tasks: only a LOOP_OVER task has nested tasks",
-                             code="INVALID_DEFINITION")
+            raise BadRequest(
+                f"{where}._tasks: only a LOOP_OVER task has nested tasks", code="INVALID_DEFINITION"
+            )
 
 
 def new_definition(
@@ -51,5 +58,8 @@ def new_definition(
         "_createdBy": subject,
     }
     # Optional texts appear only when given; the fields the seed shows as null stay.
-    return {key: value for key, value in definition.items()
-            if value is not None or key not in ("_description", "_outputParams")}
+    return {
+        key: value
+        for key, value in definition.items()
+        if value is not None or key not in ("_description", "_outputParams")
+    }

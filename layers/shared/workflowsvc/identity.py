@@ -61,8 +61,10 @@ def caller_from_claims(claims: Mapping[str, Any] | None, namespaces_claim: str) 
 def parse_nsfilter(value: str | None) -> tuple[str, ...]:
     """The namespaces of ``nsfilter``: one name, or several separated by commas, in order, once each."""
     if value is None or not value.strip():
-        raise BadRequest("nsfilter: the query parameter is required (one namespace, or several comma-separated)",
-                         code="MISSING_NSFILTER")
+        raise BadRequest(
+            "nsfilter: the query parameter is required (one namespace, or several comma-separated)",
+            code="MISSING_NSFILTER",
+        )
     names: list[str] = []
     for raw in value.split(","):
         name = raw.strip()

@@ -56,8 +56,13 @@ def new_run(
     created_at = timestamps.format_ns(created_ns)
     tasks = []
     for sequenceno, task_definition in enumerate(definition["_tasks"], start=1):
-        task = {"_id": str(uuid.uuid4()), "_name": task_definition["_name"], "_sequenceno": sequenceno,
-                "_type": task_definition["_type"], "_status": "QUEUED"}
+        task = {
+            "_id": str(uuid.uuid4()),
+            "_name": task_definition["_name"],
+            "_sequenceno": sequenceno,
+            "_type": task_definition["_type"],
+            "_status": "QUEUED",
+        }
         task.update({key: value for key, value in task_definition.items() if key not in _RUN_TASK_FIELDS})
         tasks.append(task)
     timeout = definition.get("_timeoutSeconds")
@@ -285,8 +290,16 @@ class RunListQuery:
     def fingerprint(self) -> str:
         """What a paging token is bound to: everything but the position in the list."""
         return json.dumps(
-            [self.namespaces, self.name, self.def_id, self.statuses, self.start, self.end, self.sort,
-             self.page_size],
+            [
+                self.namespaces,
+                self.name,
+                self.def_id,
+                self.statuses,
+                self.start,
+                self.end,
+                self.sort,
+                self.page_size,
+            ],
             separators=(",", ":"),
         )
 
@@ -311,10 +324,13 @@ def parse_sort(value: str | None) -> tuple[tuple[str, int], ...]:
     for field, direction in parsed.items():
         if field not in SORTABLE_FIELDS:
             raise BadRequest(
-                f"sort: cannot sort on {field!r} (sortable: {', '.join(SORTABLE_FIELDS)})", code="INVALID_SORT"
+                f"sort: cannot sort on {field!r} (sortable: {', '.join(SORTABLE_FIELDS)})",
+                code="INVALID_SORT",
             )
         if direction not in (1, -1) or isinstance(direction, bool):
-            raise BadRequest(f"sort: direction of {field!r} is {direction!r}; use 1 or -1", code="INVALID_SORT")
+            raise BadRequest(
+                f"sort: direction of {field!r} is {direction!r}; use 1 or -1", code="INVALID_SORT"
+            )
         keys.append((field, int(direction)))
     return tuple(keys)
 
