@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from workflowsvc import timestamps
+from workflowsvc import expressions, timestamps
 from workflowsvc.errors import BadRequest
 from workflowsvc.models.api import TaskDefinition, WorkflowDefinitionRequest
 
@@ -38,10 +38,30 @@ def _check_tasks(tasks: list[TaskDefinition], path: str, *, nested: bool) -> Non
             )
 
 
+def _check_expressions(request: WorkflowDefinitionRequest) -> None:
+    """Expressions that do not parse are refused now, not when a run reaches them."""
+
+    def check(value: object, field: str) -> None:
+        try:
+            expressions.validate(value)
+        except expressions.ExpressionError as error:
+            raise BadRequest(f"{field}: {error}", code="INVALID_EXPRESSION") from None
+
+    def walk(tasks: list[TaskDefinition], path: str) -> None:
+        for index, task in enumerate(tasks):
+            check(task.input_params, f"{path}[{index}]._inputParams")
+            if task.tasks:
+                walk(task.tasks, f"{path}[{index}]._tasks")
+
+    walk(request.tasks, "_tasks")
+    check(request.output_params, "_outputParams")
+
+
 def new_definition(
     request: WorkflowDefinitionRequest, namespaces: tuple[str, ...], subject: str
 ) -> dict[str, Any]:
     _check_tasks(request.tasks, "_tasks", nested=False)
+    _check_expressions(request)
     created_at = timestamps.now()
     body = request.model_dump(by_alias=True, exclude_none=True)
     definition = {
