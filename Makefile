@@ -7,8 +7,11 @@ PY := $(VENV)/bin/python
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-# sam build runs pip for the functions' runtime (python3.13): use one from PATH, else one pyenv holds.
-PYTHON313_DIR := $(shell dirname "$$(command -v python3.13 2>/dev/null || ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)" 2>/dev/null)
+# sam build runs pip for the functions' runtime (python3.13): an installed pyenv 3.13 (the real binary,
+# not pyenv's shim, which needs PYENV_VERSION), else a python3.13 on PATH.
+PYTHON313 := $(shell ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+PYTHON313 := $(or $(PYTHON313),$(shell command -v python3.13 2>/dev/null))
+PYTHON313_DIR := $(if $(PYTHON313),$(patsubst %/,%,$(dir $(PYTHON313))))
 
 .PHONY: help run test lint typecheck template pytest build bench clean
 
