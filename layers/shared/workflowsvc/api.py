@@ -12,6 +12,7 @@ import json
 from http import HTTPStatus
 from typing import Annotated, Any
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -32,6 +33,8 @@ from workflowsvc.identity import Caller, caller_from_claims, parse_nsfilter
 from workflowsvc.models.api import MAX_BODY_BYTES, ErrorBody
 
 BASE_PATH = "/workflowsvc/api/v1"
+
+logger = Logger(child=True)
 
 _STATUS_OF: dict[type[WorkflowError], HTTPStatus] = {
     Unauthorized: HTTPStatus.UNAUTHORIZED,
@@ -126,6 +129,18 @@ def make_resolver() -> APIGatewayHttpResolver:
     @app.exception_handler(WorkflowError)  # type: ignore[untyped-decorator]
     def _domain(error: WorkflowError) -> Response[str]:
         return error_response(error)
+
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def _unexpected(error: Exception) -> Response[str]:
+        # The log line carries the request id (the correlation id); the answer carries no internals.
+        logger.exception("unexpected error")
+        body = {
+            "_error": {
+                "_code": "INTERNAL_ERROR",
+                "_message": "an internal error occurred; it has been logged",
+            }
+        }
+        return Response(status_code=500, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 
     return app
 
