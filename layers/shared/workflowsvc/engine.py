@@ -21,17 +21,22 @@ from workflowsvc import expressions, rest_connector, runs, timestamps
 from workflowsvc.config import Settings, get_settings
 from workflowsvc.egress import EgressPolicy
 from workflowsvc.errors import VersionConflict
+from workflowsvc.models.api import MAX_TASK_TIMEOUT_SECONDS
 from workflowsvc.models.messages import StepMessage
 from workflowsvc.repository import Repository, StoredRun
 from workflowsvc.task_queue import MAX_DELAY_SECONDS, TaskQueue
 
 NS = runs.NS
-DEFAULT_TASK_TIMEOUT_SECONDS = 30
+# A task without a timeout of its own may run as long as the longest a task may declare; the call's
+# own `_timeoutSeconds` input (30 s by default) usually ends it sooner.
+DEFAULT_TASK_TIMEOUT_SECONDS = MAX_TASK_TIMEOUT_SECONDS
 LEASE_MARGIN_NS = 30 * NS  # beyond the call's own timeout, before an attempt is presumed lost
 MAX_LOOP_ITEMS = 1000
 MAX_RUN_DOCUMENT_BYTES = 300 * 1024  # DynamoDB items stop at 400 KB; the rest is keys and meta
 MAX_ITERATION_TASK_BYTES = 300 * 1024  # a loop-over task is an item of its own
 _WRITE_ATTEMPTS = 5
+
+SYSTEM_ACTOR = "workflowsvc"  # the _updatedBy of changes made by the worker and the sweeper
 
 RestCall = Callable[..., dict[str, Any]]
 MetricSink = Callable[[str, float], None]
@@ -145,9 +150,12 @@ class Engine:
             if target.items is not None and target.iteration_task is None:
                 # An empty loop completes at once: no call to make.
                 loop_task = _task_by_id(run, target.task["_id"])
-                loop_task.update(_status="COMPLETED", _startedAt=now, _endedAt=now)
+                loop_task.update(_status="COMPLETED", _output=[], _startedAt=now, _endedAt=now)
                 meta.pop("loop", None)
-                meta = self._next_step(meta, now_ns)
+                if runs.next_task(run) is None:
+                    run, meta = self._complete_run(run, meta, now_ns)
+                else:
+                    meta = self._next_step(meta, now_ns)
                 self._save_and_continue(stored, run, meta, [])
                 return None
 
@@ -171,6 +179,7 @@ class Engine:
                 leaseNs=now_ns + int(_task_timeout(runnable) * NS) + LEASE_MARGIN_NS,
             )
             loop_tasks = [runnable] if target.iteration_task is not None else []
+            _stamp(run)
             try:
                 saved = self.repository.save_run(stored, run, meta, loop_tasks)
             except VersionConflict:
@@ -192,9 +201,11 @@ class Engine:
                 return Outcome(
                     error=f"_inputParams of task {task['_name']!r} must be an object, got {inputs!r}"
                 )
-            cap = None
+            # The task's own timeout bounds the call (its lease counts on that), and under TIME_OUT_WF
+            # so does the time the run has left.
+            cap = _task_timeout(task)
             if meta.get("deadlineNs") is not None and run.get("_timeoutPolicy") != "ALERT_ONLY":
-                cap = max((meta["deadlineNs"] - timestamps.now_ns()) / NS, 0.001)
+                cap = min(cap, max((meta["deadlineNs"] - timestamps.now_ns()) / NS, 0.001))
             output = self.call_rest(inputs, self.policy, cap)
         except expressions.ExpressionError as error:
             return Outcome(error=str(error))
@@ -245,7 +256,9 @@ class Engine:
             if paused:
                 return run, meta  # recorded; nothing new starts until resumed
             if runs.next_task(run) is None:
-                return self._complete_run(run, meta, now_ns)
+                # The iteration just finished is not stored yet: the run's output must still see it.
+                pending = (runnable,) if target.iteration_task is not None else ()
+                return self._complete_run(run, meta, now_ns, pending)
             return run, self._next_step(meta, now_ns)
 
         runnable["_error"] = outcome.error
@@ -311,16 +324,16 @@ class Engine:
             meta.pop("loop", None)
 
     def _complete_run(
-        self, run: dict[str, Any], meta: dict[str, Any], now_ns: int
+        self, run: dict[str, Any], meta: dict[str, Any], now_ns: int, pending: tuple[dict[str, Any], ...] = ()
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         now = timestamps.format_ns(now_ns)
         output_params = meta.get("outputParams")
         try:
             if output_params:
-                run["_output"] = expressions.resolve(output_params, self._scope(run, meta, None))
+                run["_output"] = expressions.resolve(output_params, self._scope(run, meta, None, pending))
             else:
                 last = run["_tasks"][-1]
-                run["_output"] = self._task_output(run, last)
+                run["_output"] = self._task_output(run, last, pending)
         except expressions.ExpressionError as error:
             run.update(_status="FAILED", _error=f"_outputParams: {error}")
             return self._end_run(run, meta, now)
@@ -381,14 +394,14 @@ class Engine:
     # ------------------------------------------------------------ saving and sending
 
     def _save(self, stored: StoredRun, run: dict[str, Any], meta: dict[str, Any]) -> StoredRun:
-        run["_updatedAt"] = timestamps.now()
+        _stamp(run)
         return self.repository.save_run(stored, run, meta)
 
     def _save_and_continue(
         self, stored: StoredRun, run: dict[str, Any], meta: dict[str, Any], loop_tasks: list[dict[str, Any]]
     ) -> None:
         """Writes the step's result, then sends the next step's message if execution goes on."""
-        run["_updatedAt"] = timestamps.now()
+        _stamp(run)
         delay = meta.pop("delaySeconds", 0.0)
         skipped = self._skipped_iterations(run, meta, stored)
         if len(json.dumps(run, separators=(",", ":"))) > MAX_RUN_DOCUMENT_BYTES:
@@ -492,8 +505,14 @@ class Engine:
             return f"_inputParams._items has {len(items)} items; a LOOP_OVER takes at most {MAX_LOOP_ITEMS}"
         return items
 
-    def _scope(self, run: dict[str, Any], meta: dict[str, Any], target: Target | None) -> dict[str, Any]:
-        tasks = {task["_name"]: self._scope_task(run, task) for task in run["_tasks"]}
+    def _scope(
+        self,
+        run: dict[str, Any],
+        meta: dict[str, Any],
+        target: Target | None,
+        pending: tuple[dict[str, Any], ...] = (),
+    ) -> dict[str, Any]:
+        tasks = {task["_name"]: self._scope_task(run, task, pending) for task in run["_tasks"]}
         scope: dict[str, Any] = {"workflow": run, "tasks": tasks, "loop": {}}
         loop = meta.get("loop")
         if target is not None and target.iteration_task is not None and loop is not None:
@@ -509,16 +528,23 @@ class Engine:
             }
         return scope
 
-    def _scope_task(self, run: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
+    def _scope_task(
+        self, run: dict[str, Any], task: dict[str, Any], pending: tuple[dict[str, Any], ...] = ()
+    ) -> dict[str, Any]:
         if task["_type"] == "LOOP_OVER" and task["_status"] == "COMPLETED":
-            return dict(task, _output=self._task_output(run, task))
+            return dict(task, _output=self._task_output(run, task, pending))
         return task
 
-    def _task_output(self, run: dict[str, Any], task: dict[str, Any]) -> Any:
+    def _task_output(
+        self, run: dict[str, Any], task: dict[str, Any], pending: tuple[dict[str, Any], ...] = ()
+    ) -> Any:
+        """A task's output; a LOOP_OVER's is assembled from its iterations (stored, or about to be)."""
         if task["_type"] != "LOOP_OVER":
             return task.get("_output")
-        iterations = self.repository.get_loop_tasks(run["_id"], consistent=True, loop_task_id=task["_id"])
-        iterations.sort(key=lambda t: (t["_loopIndex"], t["_sequenceno"]))
+        stored = self.repository.get_loop_tasks(run["_id"], consistent=True, loop_task_id=task["_id"])
+        by_id = {t["_id"]: t for t in stored}
+        by_id.update({t["_id"]: t for t in pending if t.get("_loopTaskId") == task["_id"]})
+        iterations = sorted(by_id.values(), key=lambda t: (t["_loopIndex"], t["_sequenceno"]))
         return runs.loop_output(iterations)
 
     # ------------------------------------------------------------ sweeper
@@ -595,6 +621,12 @@ def _current_iteration(meta: dict[str, Any], target: Target) -> dict[str, Any] |
         return None
     current: dict[str, Any] | None = meta["loop"].get("current")
     return current
+
+
+def _stamp(run: dict[str, Any]) -> None:
+    """Every change stamps the run; changes the service makes on its own are signed by it."""
+    run["_updatedAt"] = timestamps.now()
+    run["_updatedBy"] = SYSTEM_ACTOR
 
 
 def _task_timeout(task: dict[str, Any]) -> float:

@@ -305,7 +305,8 @@ class RunListQuery:
 
     @property
     def by_creation(self) -> bool:
-        return self.sort[0][0] == "_createdAt"
+        """Served in index order: the index orders by creation, ties on _id, and knows no second key."""
+        return len(self.sort) == 1 and self.sort[0][0] == "_createdAt"
 
 
 def parse_sort(value: str | None) -> tuple[tuple[str, int], ...]:

@@ -59,7 +59,8 @@ Inputs = Annotated[dict[str, Any], AfterValidator(_bounded_input)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="forbid", serialize_by_alias=True)
+    # Requests are read by their API names only: "status" is not "_status".
+    model_config = ConfigDict(extra="forbid", serialize_by_alias=True)
 
 
 # ------------------------------------------------------------------ requests
