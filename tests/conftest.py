@@ -1,0 +1,136 @@
+"""Fixtures shared by every test: fake AWS credentials, moto, the template's resources, clean caches.
+
+The environment is set when this file is imported, before any test module imports a handler: Powertools
+reads ``POWERTOOLS_*`` when its objects are created at import time, and boto3 must never see real credentials.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from workflowsvc import config, engine, repository, service, task_queue
+
+from localrun import aws_resources
+
+REGION = aws_resources.LOCAL_REGION
+
+FAKE_AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "POWERTOOLS_SERVICE_NAME": "workflowsvc",
+    "POWERTOOLS_METRICS_NAMESPACE": "workflowsvc",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "WORKFLOWSVC_ENVIRONMENT": "local",
+}
+# Anything that could send a client elsewhere than moto, or to a real account.
+UNSET_AWS_ENVIRONMENT = (
+    "AWS_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_SQS",
+)
+
+for _name in UNSET_AWS_ENVIRONMENT:
+    os.environ.pop(_name, None)
+os.environ.update(FAKE_AWS_ENVIRONMENT)
+
+
+def reset_cached_state() -> None:
+    """Forget settings read from the environment, boto3 clients made for another moto, and the service
+    and engine built from them."""
+    config.get_settings.cache_clear()
+    repository.reset_clients()
+    task_queue.reset_clients()
+    service.get_service.cache_clear()
+    engine.get_engine.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials and region, Powertools names, ``WORKFLOWSVC_ENVIRONMENT=local``; caches cleared
+    before and after each test."""
+    for name in UNSET_AWS_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in FAKE_AWS_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    reset_cached_state()
+    yield
+    reset_cached_state()
+
+
+@pytest.fixture
+def aws_mock(aws_environment: None) -> Iterator[None]:
+    """moto's ``mock_aws``, started before the code under test creates any client."""
+    with mock_aws():
+        reset_cached_state()
+        yield
+    reset_cached_state()
+
+
+@pytest.fixture
+def dynamodb_client(aws_mock: None) -> Any:
+    return boto3.client("dynamodb", region_name=REGION)
+
+
+@pytest.fixture
+def sqs_client(aws_mock: None) -> Any:
+    return boto3.client("sqs", region_name=REGION)
+
+
+@pytest.fixture(scope="session")
+def template() -> aws_resources.Template:
+    """``template.yaml``, parsed (short tags kept as ``aws_resources.Intrinsic``)."""
+    return aws_resources.load_template()
+
+
+@pytest.fixture
+def aws_stack(
+    template: aws_resources.Template, dynamodb_client: Any, sqs_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> aws_resources.Resources:
+    """Every table and queue of ``template.yaml`` created in moto, and the environment every function gets
+    (``TABLE_NAME``, ``TASK_QUEUE_URL``, ``NAMESPACES_CLAIM``, ``PAGE_TOKEN_SECRET``...) set.
+
+    ``resources["WorkflowTable"]`` is the table name, ``resources["TaskQueue"]`` the queue URL,
+    ``resources.arn("TaskQueue")`` its ARN.
+    """
+    resources = aws_resources.create_resources(template, dynamodb_client, sqs_client)
+    for function in template.functions():
+        environment = template.function_environment(
+            function.logical_id, resources, overrides={"WORKFLOWSVC_ENVIRONMENT": "local"}
+        )
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+    reset_cached_state()
+    return resources
+
+
+@pytest.fixture
+def table_name(aws_stack: aws_resources.Resources) -> str:
+    return aws_stack["WorkflowTable"]
+
+
+@pytest.fixture
+def task_queue_url(aws_stack: aws_resources.Resources) -> str:
+    return aws_stack["TaskQueue"]
+
+
+@pytest.fixture
+def dead_letter_queue_url(aws_stack: aws_resources.Resources) -> str:
+    return aws_stack["TaskDeadLetterQueue"]
+
+
+@pytest.fixture
+def lambda_context() -> aws_resources.LambdaContext:
+    """A Lambda context object (function name, memory, ARN, request id, remaining time)."""
+    return aws_resources.LambdaContext(
+        function_name="workflowsvc-test", memory_limit_in_mb=1024, timeout_seconds=10
+    )
