@@ -358,9 +358,20 @@ class Repository:
         }
         if filter_expression:
             request["FilterExpression"] = filter_expression
-        if limit is not None:
-            request["Limit"] = limit
-        yield from self._query_all(**request)
+        if limit is None:
+            yield from self._query_all(**request)
+            return
+        # DynamoDB answers at most 1 MB a page: later pages ask only for what is still missing, so a
+        # deep offset never reads more than it needs.
+        remaining = limit
+        while remaining > 0:
+            request["Limit"] = remaining
+            answer = self.client.query(TableName=self.table_name, **request)
+            yield from answer["Items"]
+            remaining -= answer["ScannedCount"]
+            if "LastEvaluatedKey" not in answer:
+                return
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
     def _list_by_creation(self, kind: str, query: Any, position: Any | None) -> Page:
         descending = query.sort[0][1] < 0
