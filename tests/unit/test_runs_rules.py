@@ -391,3 +391,10 @@ def test_loop_output_lists_the_last_output_of_each_completed_iteration():
         {"_loopIndex": 2, "_sequenceno": 7, "_status": "FAILED"},
     ]
     assert runs.loop_output(iterations) == ["a1", "b1"]
+
+
+def test_a_sort_direction_must_be_the_integer_1_or_minus_1() -> None:
+    for direction in ("1.0", "true", '"1"'):
+        with pytest.raises(BadRequest, match="use 1 or -1"):
+            runs.parse_sort('{"_name": ' + direction + "}")
+    assert runs.parse_sort('{"_name": -1}') == (("_name", -1),)

@@ -63,7 +63,13 @@ def new_run(
             "_type": task_definition["_type"],
             "_status": "QUEUED",
         }
-        task.update({key: value for key, value in task_definition.items() if key not in _RUN_TASK_FIELDS})
+        task.update(
+            {
+                key: copy.deepcopy(value)
+                for key, value in task_definition.items()
+                if key not in _RUN_TASK_FIELDS
+            }
+        )
         tasks.append(task)
     timeout = definition.get("_timeoutSeconds")
     run = {
@@ -328,7 +334,7 @@ def parse_sort(value: str | None) -> tuple[tuple[str, int], ...]:
                 f"sort: cannot sort on {field!r} (sortable: {', '.join(SORTABLE_FIELDS)})",
                 code="INVALID_SORT",
             )
-        if direction not in (1, -1) or isinstance(direction, bool):
+        if type(direction) is not int or direction not in (1, -1):  # not True, not 1.0
             raise BadRequest(
                 f"sort: direction of {field!r} is {direction!r}; use 1 or -1", code="INVALID_SORT"
             )
