@@ -474,3 +474,58 @@ def wait_for_run(api: ApiClient) -> Callable[..., dict[str, Any]]:
 def http() -> Callable[..., HttpResult]:
     """``http("GET", url, params=..., json_body=..., headers=...)``: any request to a loopback URL."""
     return http_request
+
+
+# ---------------------------------------------------------------------------------------------- wider scopes
+
+
+@pytest.fixture(scope="session")
+def shared_api(local_server: str) -> ApiClient:
+    """The ``api`` client for fixtures shared by a whole module (data several tests read)."""
+    return ApiClient(f"{local_server}{BASE_PATH}")
+
+
+@pytest.fixture(scope="session")
+def shared_wait_for_run(shared_api: ApiClient) -> Callable[..., dict[str, Any]]:
+    """``wait_for_run`` for fixtures shared by a whole module."""
+
+    def wait(run_id: str, nsfilter: str, statuses: set[str] | str, **kwargs: Any) -> dict[str, Any]:
+        return poll_run(shared_api, run_id, nsfilter, statuses, **kwargs)
+
+    return wait
+
+
+# ---------------------------------------------------------------------------------------------- runs
+
+
+@pytest.fixture
+def define_workflow(api: ApiClient) -> Callable[..., dict[str, Any]]:
+    """``define_workflow(nsfilter, tasks, **fields)``: ``POST /workflowdefs``, checked to be a 201; returns
+    the definition. ``fields`` are more fields of the definition (``_timeoutSeconds=2``); ``_name`` defaults
+    to ``e2e_workflow``."""
+
+    def define(nsfilter: str, tasks: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+        body = {"_name": "e2e_workflow", **fields, "_tasks": tasks}
+        result = api.post("/workflowdefs", params={"nsfilter": nsfilter}, json=body)
+        assert result.status == 201, result
+        definition: dict[str, Any] = result.json()
+        return definition
+
+    return define
+
+
+@pytest.fixture
+def start_run(api: ApiClient) -> Callable[..., dict[str, Any]]:
+    """``start_run(nsfilter, definition_id, input_params)``: ``POST /workflows``, checked to be a 201; returns
+    the run as the answer shows it."""
+
+    def start(
+        nsfilter: str, definition_id: str, input_params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        body = {"_workflowDefId": definition_id, "_inputParams": input_params or {}}
+        result = api.post("/workflows", params={"nsfilter": nsfilter}, json=body)
+        assert result.status == 201, result
+        run: dict[str, Any] = result.json()
+        return run
+
+    return start

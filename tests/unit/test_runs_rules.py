@@ -142,6 +142,22 @@ def test_pause_lets_the_task_in_flight_finish():
     assert change.meta["claimed"] is True
 
 
+def test_resume_while_the_paused_task_is_still_in_flight_keeps_its_claim_and_sends_nothing():
+    run, meta = run_in("RUNNING")
+    run["_tasks"][1]["_status"] = "RUNNING"
+    meta.update(claimed=True, inFlightTaskId=run["_tasks"][1]["_id"], leaseNs=timestamps.now_ns() + 60 * NS)
+    paused = runs.change_status(run, meta, "PAUSED", OPERATOR)
+
+    resumed = runs.change_status(paused.run, paused.meta, "RESUMED", OPERATOR)
+
+    assert resumed.run["_status"] == "RUNNING"
+    assert [task["_status"] for task in resumed.run["_tasks"]] == ["COMPLETED", "RUNNING", "QUEUED"]
+    # the attempt in flight records its result and moves the run on; a message now would be a second one
+    assert resumed.meta["step"] == meta["step"]
+    assert resumed.meta["claimed"] is True
+    assert resumed.send_step is False
+
+
 @pytest.mark.parametrize("paused_from", ["QUEUED", "RUNNING"])
 def test_resume_returns_to_the_status_before_the_pause(paused_from):
     run, meta = run_in("PAUSED", pausedFrom=paused_from)

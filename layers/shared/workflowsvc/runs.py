@@ -188,8 +188,9 @@ def change_status(
         meta.pop("remainingNs", None)
         meta.pop("pausedFrom", None)
 
-    if requested != "PAUSED" or in_flight is None:
-        # A new step makes every message already sent for the old one stale.
+    if in_flight is None or requested in ("RETRIED", "TERMINATED"):
+        # A new step makes every message already sent for the old one stale. An attempt in flight
+        # through a pause or a resume keeps its step: its result is recorded when it comes.
         meta["step"] += 1
         meta["claimed"] = False
         meta.pop("inFlightTaskId", None)
