@@ -1,0 +1,104 @@
+"""Requests and items read, counted on the service's own boto3 clients (botocore ``after-call`` events).
+
+Items read are what DynamoDB bills: for a Query or Scan the items it examined (``ScannedCount``, before
+any filter), one per item found by GetItem, the items answered by BatchGetItem. moto's ConsumedCapacity
+figures are fixed values, so they are not used.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+
+
+def items_read(operation: str, parsed: dict[str, Any]) -> int:
+    if operation in ("Query", "Query(Select=COUNT)", "Scan"):
+        return int(parsed.get("ScannedCount", parsed.get("Count", len(parsed.get("Items", [])))))
+    if operation == "GetItem":
+        return 1 if parsed.get("Item") else 0
+    if operation == "BatchGetItem":
+        return sum(len(items) for items in (parsed.get("Responses") or {}).values())
+    if operation == "TransactGetItems":
+        return sum(1 for response in parsed.get("Responses") or [] if response.get("Item"))
+    return 0
+
+
+@dataclass
+class Tally:
+    """What one measured piece of work sent: requests by service and operation, items read."""
+
+    requests: Counter[tuple[str, str]] = field(default_factory=Counter)
+    reads: Counter[str] = field(default_factory=Counter)  # items read, by operation
+
+    def count(self, *operations: str) -> int:
+        return sum(n for (_, operation), n in self.requests.items() if operation in operations)
+
+    @property
+    def request_count(self) -> int:
+        return sum(self.requests.values())
+
+    def requests_to(self, service: str) -> int:
+        return sum(n for (to, _), n in self.requests.items() if to == service)
+
+    @property
+    def items_read(self) -> int:
+        return sum(self.reads.values())
+
+    @property
+    def writes(self) -> int:
+        return self.count(*WRITE_OPERATIONS)
+
+    def describe(self) -> str:
+        """E.g. ``DynamoDB: Query 1, TransactWriteItems 1; SQS: SendMessage 1``, in the order sent."""
+        by_service: dict[str, list[str]] = {}
+        for (service, operation), n in self.requests.items():
+            by_service.setdefault(service, []).append(f"{operation} {n}")
+        return "; ".join(f"{service}: {', '.join(parts)}" for service, parts in by_service.items()) or "none"
+
+
+class RequestCounter:
+    """Attach to clients, then ``with counter.measure() as tally:`` around the work to count."""
+
+    def __init__(self) -> None:
+        self._current: Tally | None = None
+
+    def attach(self, client: Any) -> None:
+        service = client.meta.service_model.service_id
+        client.meta.events.register(
+            f"after-call.{client.meta.service_model.endpoint_prefix}",
+            lambda model, parsed, **_: self._after_call(str(service), model.name, parsed),
+        )
+
+    def _after_call(self, service: str, operation: str, parsed: dict[str, Any]) -> None:
+        if self._current is None:
+            return
+        if operation == "Query" and "Items" not in parsed and "Error" not in parsed:
+            operation = "Query(Select=COUNT)"  # counts matches without returning them
+        self._current.requests[(service, operation)] += 1
+        read = items_read(operation, parsed)
+        if read:
+            self._current.reads[operation] += read
+
+    @contextmanager
+    def measure(self) -> Iterator[Tally]:
+        tally = Tally()
+        self._current = tally
+        try:
+            yield tally
+        finally:
+            self._current = None
+
+
+def count_service_requests() -> RequestCounter:
+    """A counter on the clients the service itself uses (the repository's and the task queue's)."""
+    from workflowsvc import repository, task_queue
+
+    counter = RequestCounter()
+    counter.attach(repository.dynamodb_client())
+    counter.attach(task_queue.sqs_client())
+    return counter
