@@ -13,13 +13,14 @@ PYTHON313 := $(shell ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/pyth
 PYTHON313 := $(or $(PYTHON313),$(shell command -v python3.13 2>/dev/null))
 PYTHON313_DIR := $(if $(PYTHON313),$(patsubst %/,%,$(dir $(PYTHON313))))
 
-.PHONY: help run test lint typecheck template pytest build bench clean
+.PHONY: help run test lint typecheck template pytest build bench fuzz clean
 
 help:
 	@echo "make run    - the whole service on http://127.0.0.1:$${PORT:-3000} (API, worker, sweeper)"
 	@echo "make test   - ruff, mypy, cfn-lint, sam validate --lint, pytest"
 	@echo "make build  - sam build (no Docker)"
 	@echo "make bench  - DynamoDB reads per call, cold start, latency; writes docs/benchmarks.md"
+	@echo "make fuzz   - schemathesis against the local server's OpenAPI document, every check"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,12 +53,19 @@ pytest: $(VENV)/.installed
 
 test: lint typecheck template pytest
 
+# Lambda's file system is read-only, so modules shipped without bytecode are compiled on every cold start;
+# hash-based .pyc files stay valid whatever time stamps the zip gives the sources.
 build: $(TOOLS)/.installed
 	@test -n "$(PYTHON313_DIR)" || { echo "sam build needs python3.13 on PATH (the functions' runtime)"; exit 1; }
 	PATH="$(PYTHON313_DIR):$$PATH" $(TOOLS)/bin/sam build --template template.yaml
+	$(PYTHON313) -m compileall -q -f -j 0 --invalidation-mode unchecked-hash .aws-sam/build
 
 bench: $(VENV)/.installed
 	$(PY) -m bench
+
+# FUZZ_ARGS: e.g. --max-examples 300 --seed 1
+fuzz: $(VENV)/.installed
+	$(PY) -m localrun.fuzz $(FUZZ_ARGS)
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -19,7 +19,17 @@ app = api.make_resolver()
 @app.post(
     f"{api.BASE_PATH}/workflowdefs",
     summary="Create a workflow definition",
-    responses=api.responses(201, WorkflowDefinition, 413),
+    operation_id="createWorkflowDef",
+    responses=api.responses(
+        201,
+        WorkflowDefinition,
+        413,
+        415,
+        links={
+            "GetWorkflowDef": api.link("getWorkflowDef", path_workflowDefId="$response.body#/_id"),
+            "StartWorkflow": api.link("startWorkflow", body={"_workflowDefId": "$response.body#/_id"}),
+        },
+    ),
     tags=["Workflow definitions"],
 )
 def create_workflowdef(
@@ -27,7 +37,7 @@ def create_workflowdef(
     request: Annotated[WorkflowDefinitionRequest, Body(embed=False)],
 ) -> Response[str]:
     definition = get_service().create_definition(request, api.namespaces(app), api.caller(app))
-    headers = {"Location": f"{api.BASE_PATH}/workflowdefs/{definition['_id']}?nsfilter={nsfilter}"}
+    headers = {"Location": api.location(app, f"/workflowdefs/{definition['_id']}")}
     return api.json_response(definition, status=201, headers=headers)
 
 

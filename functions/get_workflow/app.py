@@ -19,7 +19,15 @@ app = api.make_resolver()
 @app.get(
     f"{api.BASE_PATH}/workflows/<workflowId>",
     summary="Get a workflow run",
-    responses=api.responses(200, WorkflowRun, 404),
+    operation_id="getWorkflow",
+    responses=api.responses(
+        200,
+        WorkflowRun,
+        404,
+        links={
+            "UpdateWorkflowStatus": api.link("updateWorkflowStatus", path_workflowId="$response.body#/_id"),
+        },
+    ),
     tags=["Workflows"],
 )
 def get_workflow(

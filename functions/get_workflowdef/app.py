@@ -18,6 +18,7 @@ app = api.make_resolver()
 @app.get(
     f"{api.BASE_PATH}/workflowdefs/<workflowDefId>",
     summary="Get a workflow definition",
+    operation_id="getWorkflowDef",
     responses=api.responses(200, WorkflowDefinition, 404),
     tags=["Workflow definitions"],
 )

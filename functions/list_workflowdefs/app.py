@@ -19,6 +19,7 @@ app = api.make_resolver()
 @app.get(
     f"{api.BASE_PATH}/workflowdefs",
     summary="List workflow definitions",
+    operation_id="listWorkflowDefs",
     responses=api.responses(200, DefinitionPage),
     tags=["Workflow definitions"],
 )
@@ -34,7 +35,14 @@ def list_workflowdefs(
     name: Annotated[
         str | None, Query(alias="_name", max_length=128, description="Substring, any case.")
     ] = None,
-    next_token: Annotated[str | None, Query(alias="_nextToken", max_length=2048)] = None,
+    next_token: Annotated[
+        str | None,
+        Query(
+            alias="_nextToken",
+            max_length=2048,
+            description="The _nextToken of the previous page of this same query (opaque).",
+        ),
+    ] = None,
 ) -> Response[str]:
     query = DefinitionListQuery(
         namespaces=api.namespaces(app),

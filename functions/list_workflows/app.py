@@ -19,6 +19,7 @@ app = api.make_resolver()
 @app.get(
     f"{api.BASE_PATH}/workflows",
     summary="List workflow runs",
+    operation_id="listWorkflows",
     responses=api.responses(200, RunPage),
     tags=["Workflows"],
 )
@@ -36,16 +37,71 @@ def list_workflows(
     ] = None,
     def_id: Annotated[str | None, Query(alias="_defId", max_length=64)] = None,
     status: Annotated[
-        str | None, Query(alias="_status", max_length=200, description="One or several, comma-separated.")
+        str | None,
+        Query(
+            alias="_status",
+            max_length=200,
+            description="One or several, comma-separated.",
+            json_schema_extra={"pattern": api.RUN_STATUS_LIST_PATTERN},
+        ),
     ] = None,
-    start_date: Annotated[str | None, Query(alias="startDate", max_length=40)] = None,
-    start_date_lower: Annotated[str | None, Query(alias="startdate", max_length=40)] = None,
-    end_date: Annotated[str | None, Query(alias="endDate", max_length=40)] = None,
-    end_date_lower: Annotated[str | None, Query(alias="enddate", max_length=40)] = None,
+    start_date: Annotated[
+        str | None,
+        Query(
+            alias="startDate",
+            max_length=40,
+            description="A date (the start of that day) or an RFC 3339 timestamp; inclusive.",
+            json_schema_extra=api.DATE_FILTER,
+        ),
+    ] = None,
+    start_date_lower: Annotated[
+        str | None,
+        Query(
+            alias="startdate",
+            max_length=40,
+            description="Same as startDate.",
+            json_schema_extra=api.DATE_FILTER,
+        ),
+    ] = None,
+    end_date: Annotated[
+        str | None,
+        Query(
+            alias="endDate",
+            max_length=40,
+            description="A date (that whole day) or an RFC 3339 timestamp; inclusive.",
+            json_schema_extra=api.DATE_FILTER,
+        ),
+    ] = None,
+    end_date_lower: Annotated[
+        str | None,
+        Query(
+            alias="enddate", max_length=40, description="Same as endDate.", json_schema_extra=api.DATE_FILTER
+        ),
+    ] = None,
     sort: Annotated[
-        str | None, Query(max_length=300, description='JSON object, e.g. {"_updatedAt":-1,"_name":1}')
+        str | None,
+        Query(
+            max_length=300,
+            description="A JSON object of fields to 1 (ascending) or -1 (descending), applied in order, "
+            'e.g. {"_updatedAt":-1,"_name":1}.',
+            json_schema_extra=api.json_query(
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "propertyNames": {"enum": list(runs.SORTABLE_FIELDS)},
+                    "additionalProperties": {"enum": [1, -1]},
+                }
+            ),
+        ),
     ] = None,
-    next_token: Annotated[str | None, Query(alias="_nextToken", max_length=2048)] = None,
+    next_token: Annotated[
+        str | None,
+        Query(
+            alias="_nextToken",
+            max_length=2048,
+            description="The _nextToken of the previous page of this same query (opaque).",
+        ),
+    ] = None,
 ) -> Response[str]:
     query = runs.build_list_query(
         api.namespaces(app),

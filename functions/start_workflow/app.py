@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from workflowsvc import api
 from workflowsvc.models.api import StartWorkflowRequest, WorkflowRun
-from workflowsvc.service import get_service
+from workflowsvc.service import MAX_IDEMPOTENCY_KEY_LENGTH, get_service
 
 logger = Logger()
 metrics = Metrics()
@@ -20,7 +20,19 @@ app = api.make_resolver()
 @app.post(
     f"{api.BASE_PATH}/workflows",
     summary="Start a workflow run",
-    responses=api.responses(201, WorkflowRun, 404, 409, 413),
+    operation_id="startWorkflow",
+    responses=api.responses(
+        201,
+        WorkflowRun,
+        404,
+        409,
+        413,
+        415,
+        links={
+            "GetWorkflow": api.link("getWorkflow", path_workflowId="$response.body#/_id"),
+            "UpdateWorkflowStatus": api.link("updateWorkflowStatus", path_workflowId="$response.body#/_id"),
+        },
+    ),
     tags=["Workflows"],
 )
 def start_workflow(
@@ -29,14 +41,18 @@ def start_workflow(
     idempotency_key: Annotated[
         str | None,
         Header(
-            alias="Idempotency-Key", description="Retries with the same key and body start one run (24 h)."
+            alias="Idempotency-Key",
+            description="Retries with the same key and body start one run (24 h).",
+            min_length=1,
+            max_length=MAX_IDEMPOTENCY_KEY_LENGTH,
+            pattern=r"\S",
         ),
     ] = None,
 ) -> Response[str]:
     created = get_service().start_run(
         request, api.namespaces(app), api.caller(app), api.header(app, "Idempotency-Key")
     )
-    headers = {"Location": f"{api.BASE_PATH}/workflows/{created.run_id}?nsfilter={nsfilter}"}
+    headers = {"Location": api.location(app, f"/workflows/{created.run_id}")}
     if created.replayed:
         headers["Idempotent-Replayed"] = "true"
     else:

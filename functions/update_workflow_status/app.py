@@ -21,7 +21,19 @@ app = api.make_resolver()
     summary="Change the status of a workflow run",
     description="PAUSED from QUEUED or RUNNING; RESUMED from PAUSED; RETRIED from FAILED, TIMED_OUT or "
     "TERMINATED; TERMINATED from QUEUED, RUNNING or PAUSED. Anything else is 409.",
-    responses=api.responses(200, WorkflowRun, 404, 409, 413),
+    operation_id="updateWorkflowStatus",
+    responses=api.responses(
+        200,
+        WorkflowRun,
+        404,
+        409,
+        413,
+        415,
+        links={
+            "GetWorkflow": api.link("getWorkflow", path_workflowId="$response.body#/_id"),
+            "UpdateWorkflowStatus": api.link("updateWorkflowStatus", path_workflowId="$response.body#/_id"),
+        },
+    ),
     tags=["Workflows"],
 )
 def update_workflow_status(

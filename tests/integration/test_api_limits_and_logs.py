@@ -127,3 +127,16 @@ def test_a_normal_request_logs_nothing_of_the_token(api, service_log, nsfilter):
     assert api.invoke("get_workflowdef", event).status == 200
 
     assert token not in service_log.getvalue()
+
+
+def test_the_location_header_is_built_from_the_checked_namespaces_not_the_raw_query(api):
+    # a blank around a name is accepted in nsfilter; a newline must never reach a response header
+    event = load_event("create_workflowdef", query={"nsfilter": f"\n{SAMPLE_NAMESPACE}\r"})
+
+    reply = api.invoke("create_workflowdef", event)
+
+    assert reply.status == 201
+    assert (
+        reply.headers["location"]
+        == f"/workflowsvc/api/v1/workflowdefs/{reply.body['_id']}?nsfilter={SAMPLE_NAMESPACE}"
+    )

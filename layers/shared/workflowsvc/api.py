@@ -1,20 +1,29 @@
 """The HTTP edge shared by the API functions: resolver, pre-checks, error bodies.
 
 Checks run in the contract's order: 401 (no identity) -> 400 (nsfilter) -> 403 (namespace not granted)
--> 413 (body too large) -> 400 (parameters and body, by Powertools' validation) -> 404 -> 409.
-Powertools validates a request before any middleware runs, so the first four happen here, before
-``app.resolve``.
+-> 413 (body too large) -> 400 (parameters and body, by Powertools' validation; 415 for a body that is
+not JSON) -> 404 -> 409. Powertools validates a request before any middleware runs, so the first four
+happen here, before ``app.resolve``.
+
+The OpenAPI document (``openapi_document``) says what the checks accept as precisely as a JSON schema can,
+so that a client, or a fuzzer, can tell a valid request from an invalid one.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
+from urllib.parse import quote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -29,8 +38,8 @@ from workflowsvc.errors import (
     Unauthorized,
     WorkflowError,
 )
-from workflowsvc.identity import Caller, caller_from_claims, parse_nsfilter
-from workflowsvc.models.api import MAX_BODY_BYTES, ErrorBody
+from workflowsvc.identity import MAX_NAMESPACES_PER_REQUEST, Caller, caller_from_claims, parse_nsfilter
+from workflowsvc.models.api import MAX_BODY_BYTES, ErrorBody, RunStatus
 
 BASE_PATH = "/workflowsvc/api/v1"
 
@@ -52,26 +61,85 @@ _ERROR_DESCRIPTIONS = {
     404: "No such resource in the namespaces of nsfilter",
     409: "The current status does not allow the change, or an Idempotency-Key was reused with another body",
     413: f"The request body is over {MAX_BODY_BYTES // 1024} KiB",
+    415: "The request body is not sent as application/json",
 }
+
+# What ``identity.parse_nsfilter`` accepts, for the OpenAPI document only (the pre-checks validate it, with
+# their own error): names of letters, digits, '_', '.', '-' (at most 128), around which blanks are ignored.
+_NAMESPACE_PATTERN = r"\s*[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}\s*"
+NSFILTER_PATTERN = f"^{_NAMESPACE_PATTERN}(,{_NAMESPACE_PATTERN}){{0,{MAX_NAMESPACES_PER_REQUEST - 1}}}$"
 
 NsFilter = Annotated[
     str,
     Query(
-        description="One namespace, or several separated by commas. Required on every call.",
+        description=f"One namespace, or several (at most {MAX_NAMESPACES_PER_REQUEST}) separated by commas. "
+        "Required on every call.",
         min_length=1,
         max_length=1400,
+        examples=["demo"],
+        json_schema_extra={"pattern": NSFILTER_PATTERN},
     ),
 ]
 
 
-def responses(success: int, model: Any, *errors: int) -> dict[int, OpenAPIResponse]:
-    """OpenAPI responses of a route: the success body and each error status with the error body."""
-    documented: dict[int, OpenAPIResponse] = {
-        success: {
-            "description": HTTPStatus(success).phrase,
-            "content": {"application/json": {"model": model}},
-        }
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
+
+
+# Query parameters of the list of runs, documented as the service reads them (in the OpenAPI document only:
+# the handler validates them, with its own errors).
+_RUN_STATUS = r"\s*(" + "|".join(_any_case(status) for status in get_args(RunStatus)) + r")\s*"
+# Nothing (no filter), or one or more run statuses separated by commas, in any case.
+RUN_STATUS_LIST_PATTERN = rf"^\s*$|^{_RUN_STATUS}(,{_RUN_STATUS})*$"
+# A date, or an RFC 3339 timestamp (nanoseconds at most); empty is no filter.
+DATE_FILTER: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$",
+        },
+        {"const": ""},
+    ]
+}
+
+
+def json_query(schema: dict[str, Any]) -> dict[str, Any]:
+    """``json_schema_extra`` of a query parameter that carries JSON: documented as ``content``."""
+    return {"contentMediaType": "application/json", "contentSchema": schema}
+
+
+def link(operation_id: str, *, body: dict[str, Any] | None = None, **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link to ``operation_id``; parameters as ``path_workflowId="$response.body#/_id"``
+    (``<location>_<name>``), and the request's ``nsfilter`` carried over."""
+    values = {"query.nsfilter": "$request.query.nsfilter"}
+    values.update({name.replace("_", ".", 1): value for name, value in parameters.items()})
+    found: dict[str, Any] = {"operationId": operation_id, "parameters": values}
+    if body is not None:
+        found["requestBody"] = body
+    return found
+
+
+def responses(
+    success: int,
+    model: Any,
+    *errors: int,
+    links: dict[str, dict[str, Any]] | None = None,
+) -> dict[int, OpenAPIResponse]:
+    """OpenAPI responses of a route: the success body (with ``Location`` on a 201, and the links to what
+    can follow), and each error status with the error body."""
+    answer: OpenAPIResponse = {
+        "description": HTTPStatus(success).phrase,
+        "content": {"application/json": {"model": model}},
     }
+    if success == HTTPStatus.CREATED:
+        answer["headers"] = {
+            "Location": {"description": "The path of the resource created.", "schema": {"type": "string"}}
+        }
+    if links:
+        answer["links"] = links
+    documented: dict[int, OpenAPIResponse] = {success: answer}
     for status in sorted({400, 401, 403, *errors}):
         documented[status] = {
             "description": _ERROR_DESCRIPTIONS[status],
@@ -84,7 +152,11 @@ def error_response(error: WorkflowError) -> Response[str]:
     status = next(
         (mapped for cls, mapped in _STATUS_OF.items() if isinstance(error, cls)), HTTPStatus.BAD_REQUEST
     )
-    body = {"_error": {"_code": error.code, "_message": error.message}}
+    return _error_body(status, error.code, error.message)
+
+
+def _error_body(status: int, code: str, message: str) -> Response[str]:
+    body = {"_error": {"_code": code, "_message": message}}
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 
 
@@ -119,28 +191,78 @@ def validation_message(error: RequestValidationError) -> str:
     return "; ".join(details) or "the request is not valid"
 
 
+class _HttpResolver(APIGatewayHttpResolver):
+    """A path parameter takes a whole path segment, whatever its characters, as API Gateway's ``{name}``
+    does: a run id such as ``%C3%B7`` reaches the handler (and is a 404 there, after the body is checked)
+    instead of missing every route."""
+
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = "^{}$") -> re.Pattern[str]:
+        return re.compile(base_regex.format(re.sub(r"<(\w+)>", r"(?P<\1>[^/]+)", rule)))
+
+
+_FORM_MEDIA_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
+
+
 def make_resolver() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = _HttpResolver(enable_validation=True)
+
+    @app.not_found
+    def _no_route(error: NotFoundError) -> Response[str]:
+        event = app.current_event
+        return error_response(NotFound(f"no route for {event.http_method} {event.path}", code="NOT_FOUND"))
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(error: RequestValidationError) -> Response[str]:
         return error_response(BadRequest(validation_message(error), code="INVALID_PARAMETER"))
 
+    def unsupported_media_type() -> Response[str]:
+        content_type = header(app, "Content-Type") or ""
+        return _error_body(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            f"Content-Type: {_shorten(content_type)} is not accepted; send the body as application/json",
+        )
+
+    def internal_error(error: Exception) -> Response[str]:
+        # The log line carries the request id (the correlation id) and the traceback; the answer no internals.
+        logger.exception("unexpected error", exc_info=error)
+        return _error_body(
+            HTTPStatus.INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "an internal error occurred; it has been logged",
+        )
+
+    @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
+    def _unsupported(error: RequestUnsupportedContentType) -> Response[str]:
+        return unsupported_media_type()
+
+    @app.exception_handler(UnicodeDecodeError)  # type: ignore[untyped-decorator]
+    def _not_utf8(error: UnicodeDecodeError) -> Response[str]:
+        # Powertools decodes the body before parsing it as JSON: bytes that are not UTF-8 end here.
+        return error_response(
+            BadRequest(
+                f"body: malformed JSON (not UTF-8: byte {error.object[error.start : error.start + 1]!r} "
+                f"at position {error.start})",
+                code="INVALID_PARAMETER",
+            )
+        )
+
     @app.exception_handler(WorkflowError)  # type: ignore[untyped-decorator]
     def _domain(error: WorkflowError) -> Response[str]:
         return error_response(error)
 
+    @app.exception_handler(ValueError)  # type: ignore[untyped-decorator]
+    def _unreadable_form(error: ValueError) -> Response[str]:
+        # Powertools reads form bodies too, and raises ValueError for a multipart one without a boundary.
+        media_type = (header(app, "Content-Type") or "").split(";", 1)[0].strip().lower()
+        if media_type in _FORM_MEDIA_TYPES:
+            return unsupported_media_type()
+        return internal_error(error)
+
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _unexpected(error: Exception) -> Response[str]:
-        # The log line carries the request id (the correlation id); the answer carries no internals.
-        logger.exception("unexpected error")
-        body = {
-            "_error": {
-                "_code": "INTERNAL_ERROR",
-                "_message": "an internal error occurred; it has been logged",
-            }
-        }
-        return Response(status_code=500, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+        return internal_error(error)
 
     return app
 
@@ -199,6 +321,11 @@ def namespaces(app: APIGatewayHttpResolver) -> tuple[str, ...]:
     return found
 
 
+def location(app: APIGatewayHttpResolver, path: str) -> str:
+    """A ``Location`` header value: the checked namespaces, never the raw query text (no CR/LF can pass)."""
+    return f"{BASE_PATH}{path}?nsfilter={quote(','.join(namespaces(app)), safe=',')}"
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[str]:
     text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
     return Response(
@@ -207,7 +334,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def header(app: APIGatewayHttpResolver, name: str) -> str | None:
-    value: str | None = app.current_event.get_header_value(name, case_sensitive=False)
+    value: str | None = app.current_event.headers.get(name)  # case-insensitive in Powertools
     return value
 
 
@@ -232,6 +359,35 @@ def openapi_document(resolvers: list[APIGatewayHttpResolver], title: str, versio
         for operation in operations.values():
             if isinstance(operation, dict):
                 operation.get("responses", {}).pop("422", None)
-    for unused in ("HTTPValidationError", "ValidationError"):
-        merged.get("components", {}).get("schemas", {}).pop(unused, None)
+                for parameter in operation.get("parameters", []):
+                    _json_parameter(parameter)
+    _drop_unreferenced_schemas(merged)
     return merged
+
+
+def _json_parameter(parameter: dict[str, Any]) -> None:
+    """A parameter declared with ``json_query``: its value is JSON, so it is documented with ``content``."""
+    schema = parameter.get("schema") or {}
+    branches = [schema, *schema.get("anyOf", [])]
+    found = next((branch for branch in branches if "contentSchema" in branch), None)
+    if found is None or found.get("contentMediaType") != "application/json":
+        return
+    del parameter["schema"]
+    parameter["content"] = {"application/json": {"schema": found["contentSchema"]}}
+
+
+def _drop_unreferenced_schemas(document: dict[str, Any]) -> None:
+    """Component schemas that nothing refers to any more (Powertools' validation-error models)."""
+    schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
+
+    def references(value: Any) -> set[str]:
+        return set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(value)))
+
+    reachable = references({key: value for key, value in document.items() if key != "components"})
+    pending = list(reachable)
+    while pending:
+        for name in references(schemas.get(pending.pop(), {})) - reachable:
+            reachable.add(name)
+            pending.append(name)
+    for name in [name for name in schemas if name not in reachable]:
+        del schemas[name]

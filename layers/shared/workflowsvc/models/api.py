@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 # Limits, documented in the README; each is a 400 naming the field when exceeded.
 MAX_NAME_LENGTH = 128
@@ -32,6 +32,22 @@ TimeoutPolicy = Literal["TIME_OUT_WF", "ALERT_ONLY"]
 Backoff = Literal["FIXED", "EXPONENTIAL"]
 
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
+
+
+def _whole_number(value: Any) -> Any:
+    """A JSON number without a fraction is an integer (``3.0`` as ``3``); anything else is left to fail."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Counts and durations in a request body are JSON integers. A string ("3") or a boolean is a field of the
+# wrong type (400), as the contract says, not something to convert.
+_Whole = BeforeValidator(_whole_number)
+RetryCount = Annotated[int, Strict(), Field(ge=0, le=MAX_RETRY_COUNT), _Whole]
+RetryDelaySeconds = Annotated[int, Strict(), Field(ge=0, le=MAX_RETRY_DELAY_SECONDS), _Whole]
+TaskTimeoutSeconds = Annotated[int, Strict(), Field(ge=1, le=MAX_TASK_TIMEOUT_SECONDS), _Whole]
+RunTimeoutSeconds = Annotated[int, Strict(), Field(ge=0, le=MAX_RUN_TIMEOUT_SECONDS), _Whole]
 
 
 def _depth(value: Any) -> int:
@@ -66,7 +82,47 @@ class _Model(BaseModel):
 # ------------------------------------------------------------------ requests
 
 
+def _task_definition_schema(schema: dict[str, Any]) -> None:
+    """The documented shape of a task: what ``definitions`` checks beyond this model, said in the schema.
+
+    A REST_CONNECTOR task has no ``_tasks``; a LOOP_OVER task has one or more, and those are REST_CONNECTOR
+    tasks (loops do not nest). Validation is unchanged: the model reads both kinds, ``definitions`` refuses
+    what this schema excludes, with a 400 naming the task. (That task names are unique within their list
+    is the one rule a JSON schema cannot express.)
+    """
+    common = {name: value for name, value in schema["properties"].items() if name not in ("_type", "_tasks")}
+
+    def kind(task_type: str, tasks: dict[str, Any], required: list[str]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "title": f"{task_type} task",
+            "properties": {**common, "_type": {"const": task_type}, "_tasks": tasks},
+            "required": required,
+            "additionalProperties": False,
+        }
+
+    rest_connector = kind("REST_CONNECTOR", {"type": "null"}, ["_name", "_type"])
+    loop_over = kind(
+        "LOOP_OVER",
+        {
+            "type": "array",
+            "items": rest_connector,
+            "minItems": 1,
+            "maxItems": MAX_TASKS,
+            "description": "The tasks run once per item of _inputParams._items: REST_CONNECTOR tasks.",
+        },
+        ["_name", "_type", "_tasks"],
+    )
+    title = schema.get("title", "TaskDefinition")
+    schema.clear()
+    schema.update({"title": title, "oneOf": [rest_connector, loop_over]})
+
+
 class TaskDefinition(_Model):
+    model_config = ConfigDict(
+        extra="forbid", serialize_by_alias=True, json_schema_extra=_task_definition_schema
+    )
+
     name: Name = Field(
         alias="_name", description="Unique within the definition; how expressions name the task."
     )
@@ -77,16 +133,10 @@ class TaskDefinition(_Model):
         alias="_inputParams",
         description="Task input; values may hold ${...} expressions. Absent: the run's _inputParams.",
     )
-    retry_count: Annotated[int, Field(ge=0, le=MAX_RETRY_COUNT)] | None = Field(
-        default=None, alias="_retryCount"
-    )
-    retry_delay_seconds: Annotated[int, Field(ge=0, le=MAX_RETRY_DELAY_SECONDS)] | None = Field(
-        default=None, alias="_retryDelaySeconds"
-    )
+    retry_count: RetryCount | None = Field(default=None, alias="_retryCount")
+    retry_delay_seconds: RetryDelaySeconds | None = Field(default=None, alias="_retryDelaySeconds")
     backoff: Backoff | None = Field(default=None, alias="_backoff")
-    timeout_seconds: Annotated[int, Field(ge=1, le=MAX_TASK_TIMEOUT_SECONDS)] | None = Field(
-        default=None, alias="_timeoutSeconds"
-    )
+    timeout_seconds: TaskTimeoutSeconds | None = Field(default=None, alias="_timeoutSeconds")
     tasks: Annotated[list[TaskDefinition], Field(min_length=1, max_length=MAX_TASKS)] | None = Field(
         default=None, alias="_tasks", description="LOOP_OVER only: the tasks run once per item."
     )
@@ -98,9 +148,7 @@ class WorkflowDefinitionRequest(_Model):
         default=None, alias="_userType"
     )
     description: Annotated[str, Field(max_length=1024)] | None = Field(default=None, alias="_description")
-    timeout_seconds: Annotated[int, Field(ge=0, le=MAX_RUN_TIMEOUT_SECONDS)] | None = Field(
-        default=None, alias="_timeoutSeconds"
-    )
+    timeout_seconds: RunTimeoutSeconds | None = Field(default=None, alias="_timeoutSeconds")
     timeout_policy: TimeoutPolicy | None = Field(default=None, alias="_timeoutPolicy")
     tasks: Annotated[list[TaskDefinition], Field(min_length=1, max_length=MAX_TASKS)] = Field(alias="_tasks")
     output_params: Inputs | None = Field(default=None, alias="_outputParams")
