@@ -96,3 +96,16 @@ def test_an_impossible_or_unparsable_bound_is_refused_naming_field_and_value(fie
         timestamps.filter_bound(field, value, end=field == "endDate")
     assert refused.value.message.startswith(f"{field}:")
     assert repr(value) in refused.value.message
+
+
+def test_bounds_far_in_the_past_or_future_are_clamped_and_zero_padded() -> None:
+    assert timestamps.filter_bound("endDate", "9999-12-31", end=True) == "9999-12-31T23:59:59.999999999Z"
+    assert timestamps.filter_bound("startDate", "0001-01-01T00:00:00+01:00", end=False) == (
+        "0001-01-01T00:00:00.000000000Z"
+    )
+    assert timestamps.filter_bound("endDate", "9999-12-31T23:59:59-01:00", end=True) == (
+        "9999-12-31T23:59:59.999999999Z"
+    )
+    # years before 1000 keep four digits, so they still sort before every run as strings
+    assert timestamps.filter_bound("endDate", "0999-12-31", end=True) == "0999-12-31T23:59:59.999999999Z"
+    assert timestamps.filter_bound("endDate", "0999-12-31", end=True) < timestamps.now()

@@ -5,9 +5,10 @@ They sort correctly as strings, which is what the namespace index relies on.
 
 from __future__ import annotations
 
+import calendar
 import re
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from workflowsvc.errors import BadRequest
 
@@ -18,13 +19,21 @@ _TIMESTAMP = re.compile(
 )
 
 
+_EARLIEST_NS = calendar.timegm((1, 1, 1, 0, 0, 0)) * _NS_PER_S
+_LATEST_NS = (calendar.timegm((9999, 12, 31, 23, 59, 59)) + 1) * _NS_PER_S - 1
+
+
 def now_ns() -> int:
     return time.time_ns()
 
 
 def format_ns(epoch_ns: int) -> str:
     seconds, nanos = divmod(epoch_ns, _NS_PER_S)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{nanos:09d}Z"
+    t = time.gmtime(seconds)
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+        f".{nanos:09d}Z"
+    )
 
 
 def now() -> str:
@@ -38,10 +47,10 @@ def parse_ns(value: str) -> int:
         raise ValueError(f"not an RFC 3339 timestamp: {value!r}")
     day, hour, minute, second, fraction, zone = match.groups()
     moment = datetime.fromisoformat(f"{day}T{hour}:{minute}:{second}")
+    offset = 0
     if zone not in ("Z", "z"):
-        sign = 1 if zone[0] == "+" else -1
-        moment -= sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-    whole = int(moment.replace(tzinfo=UTC).timestamp())
+        offset = (1 if zone[0] == "+" else -1) * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+    whole = calendar.timegm(moment.timetuple()) - offset
     return whole * _NS_PER_S + int((fraction or "0").ljust(9, "0"))
 
 
@@ -53,11 +62,11 @@ def filter_bound(field: str, value: str, *, end: bool) -> str:
     text = value.strip()
     try:
         if _DATE.match(text):
-            day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
-            if end:
-                return format_ns(int((day + timedelta(days=1)).timestamp()) * _NS_PER_S - 1)
-            return format_ns(int(day.timestamp()) * _NS_PER_S)
-        return format_ns(parse_ns(text))
+            day = calendar.timegm(datetime.strptime(text, "%Y-%m-%d").timetuple()) * _NS_PER_S
+            bound = day + 86_400 * _NS_PER_S - 1 if end else day
+        else:
+            bound = parse_ns(text)
+        return format_ns(min(max(bound, _EARLIEST_NS), _LATEST_NS))
     except ValueError:
         raise BadRequest(
             f"{field}: {value!r} is not a date (YYYY-MM-DD) or an RFC 3339 timestamp",
