@@ -1,4 +1,4 @@
-"""The deployed template is safe by default: least-privilege policies, every route behind the JWT authorizer."""
+"""The deployed template is safe by default: least privilege, every route behind the JWT authorizer."""
 
 from __future__ import annotations
 
@@ -53,14 +53,20 @@ def test_every_policy_is_a_known_template_scoped_to_our_own_resources(function: 
 
 
 def test_the_wildcard_check_catches_a_wildcard() -> None:
-    policies = [{"Statement": [{"Effect": "Allow", "Action": ["dynamodb:GetItem", "sqs:*"], "Resource": "*"}]},
-                {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}]
+    policies = [
+        {"Statement": [{"Effect": "Allow", "Action": ["dynamodb:GetItem", "sqs:*"], "Resource": "*"}]},
+        {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+    ]
     assert wildcard_actions(policies) == ["sqs:*", "*"]
 
 
 def test_read_only_routes_cannot_write() -> None:
-    for function in ("ListWorkflowsFunction", "GetWorkflowFunction", "ListWorkflowDefsFunction",
-                     "GetWorkflowDefFunction"):
+    for function in (
+        "ListWorkflowsFunction",
+        "GetWorkflowFunction",
+        "ListWorkflowDefsFunction",
+        "GetWorkflowDefFunction",
+    ):
         names = [next(iter(policy)) for policy in TEMPLATE.properties(function)["Policies"]]
         assert names == ["DynamoDBReadPolicy"], function
 
