@@ -140,3 +140,28 @@ def test_the_location_header_is_built_from_the_checked_namespaces_not_the_raw_qu
         reply.headers["location"]
         == f"/workflowsvc/api/v1/workflowdefs/{reply.body['_id']}?nsfilter={SAMPLE_NAMESPACE}"
     )
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [
+        (None, 201),  # no media type said: the body is read as JSON (curl -d without a header)
+        ("application/json; charset=utf-8", 201),
+        ("application/x-www-form-urlencoded", 415),  # curl -d's default
+        ("text/plain", 415),
+    ],
+)
+def test_a_body_is_json_said_or_unsaid_and_any_other_media_type_is_415(api, content_type, status):
+    definition = api.create_definition()
+    event = load_event(
+        "start_workflow",
+        body={"_workflowDefId": definition["_id"], "_inputParams": {}},
+        headers={"content-type": content_type},
+    )
+
+    reply = api.invoke("start_workflow", event)
+
+    assert reply.status == status, reply.text
+    if status == 415:
+        assert reply.error["_code"] == "UNSUPPORTED_MEDIA_TYPE"
+        assert reply.error["_message"].startswith(f"Content-Type: {content_type!r}")

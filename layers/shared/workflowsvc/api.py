@@ -36,6 +36,7 @@ from workflowsvc.errors import (
     NotFound,
     PayloadTooLarge,
     Unauthorized,
+    UnsupportedMediaType,
     WorkflowError,
 )
 from workflowsvc.identity import MAX_NAMESPACES_PER_REQUEST, Caller, caller_from_claims, parse_nsfilter
@@ -52,6 +53,7 @@ _STATUS_OF: dict[type[WorkflowError], HTTPStatus] = {
     NotFound: HTTPStatus.NOT_FOUND,
     Conflict: HTTPStatus.CONFLICT,
     PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
 }
 
 _ERROR_DESCRIPTIONS = {
@@ -217,12 +219,7 @@ def make_resolver() -> APIGatewayHttpResolver:
         return error_response(BadRequest(validation_message(error), code="INVALID_PARAMETER"))
 
     def unsupported_media_type() -> Response[str]:
-        content_type = header(app, "Content-Type") or ""
-        return _error_body(
-            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_MEDIA_TYPE",
-            f"Content-Type: {_shorten(content_type)} is not accepted; send the body as application/json",
-        )
+        return error_response(_unsupported_media_type(header(app, "Content-Type") or ""))
 
     def internal_error(error: Exception) -> Response[str]:
         # The log line carries the request id (the correlation id) and the traceback; the answer no internals.
@@ -281,6 +278,26 @@ def _claims(event: dict[str, Any]) -> dict[str, Any] | None:
     return claims if isinstance(claims, dict) else None
 
 
+def _unsupported_media_type(content_type: str) -> UnsupportedMediaType:
+    return UnsupportedMediaType(
+        f"Content-Type: {_shorten(content_type)} is not accepted; send the body as application/json"
+    )
+
+
+def _json_body(event: dict[str, Any]) -> None:
+    """A body is JSON: said so, or unsaid (then read as JSON); any other media type is a 415."""
+    if not event.get("body"):
+        return
+    headers = event.setdefault("headers", {})
+    name = next((key for key in headers if key.lower() == "content-type"), None)
+    if name is None:
+        headers["content-type"] = "application/json"
+        return
+    media_type = headers[name].split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise _unsupported_media_type(headers[name])
+
+
 def precheck(event: dict[str, Any]) -> tuple[Caller, tuple[str, ...]]:
     settings = get_settings()
     caller = caller_from_claims(_claims(event), settings.namespaces_claim)
@@ -292,6 +309,7 @@ def precheck(event: dict[str, Any]) -> tuple[Caller, tuple[str, ...]]:
             f"body: {_body_size(event)} bytes is over the limit of {MAX_BODY_BYTES} bytes (256 KiB)",
             code="PAYLOAD_TOO_LARGE",
         )
+    _json_body(event)
     return caller, namespaces
 
 

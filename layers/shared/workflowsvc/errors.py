@@ -39,6 +39,10 @@ class PayloadTooLarge(WorkflowError):
     code = "PAYLOAD_TOO_LARGE"
 
 
+class UnsupportedMediaType(WorkflowError):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
 class VersionConflict(Exception):
     """A conditional write lost a race: the stored version is not the one the writer read."""
 
