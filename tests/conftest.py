@@ -16,6 +16,7 @@ from moto import mock_aws
 from workflowsvc import config, engine, repository, service, task_queue
 
 from localrun import aws_resources
+from tests import network_guard
 
 REGION = aws_resources.LOCAL_REGION
 
@@ -42,6 +43,12 @@ UNSET_AWS_ENVIRONMENT = (
 for _name in UNSET_AWS_ENVIRONMENT:
     os.environ.pop(_name, None)
 os.environ.update(FAKE_AWS_ENVIRONMENT)
+
+
+@pytest.fixture(autouse=True)
+def connect_attempts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Hosts of every connection attempted in this process during the test; only loopback goes through."""
+    return network_guard.install(monkeypatch)
 
 
 def reset_cached_state() -> None:

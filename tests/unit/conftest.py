@@ -1,61 +1,16 @@
 """Fixtures of the unit tests: no traffic leaves the machine, and DNS answers what a test says.
 
-Every unit test runs with a guard on ``socket.socket.connect`` / ``connect_ex``: it records each
-address a connection is attempted to (``connect_attempts``) and stops any that is not loopback,
-with an exception that code under test cannot mistake for a network error.
+Every test runs with a guard on its connects (``tests/network_guard.py``, installed by the root
+conftest): ``connect_attempts`` lists each address tried, and any beyond loopback is stopped.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-
-class NonLoopbackConnect(BaseException):
-    """A test tried to connect beyond loopback. A BaseException, so no ``except Exception`` hides it."""
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False  # a name: connect() would resolve it itself, out of the test's control
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
-
-
-@pytest.fixture(autouse=True)
-def connect_attempts(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Hosts of every connect attempted during the test, in order; only loopback ones go through."""
-    attempts: list[str] = []
-    real_connect = socket.socket.connect
-    real_connect_ex = socket.socket.connect_ex
-
-    def guard(address: Any) -> None:
-        if isinstance(address, tuple):  # AF_INET / AF_INET6; AF_UNIX paths are local anyway
-            host = str(address[0])
-            attempts.append(host)
-            if not _is_loopback(host):
-                raise NonLoopbackConnect(f"a unit test tried to connect to {address!r}")
-
-    def connect(self: socket.socket, address: Any) -> None:
-        guard(address)
-        real_connect(self, address)
-
-    def connect_ex(self: socket.socket, address: Any) -> int:
-        guard(address)
-        return real_connect_ex(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
-    yield attempts
 
 
 class FakeDns:

@@ -1,13 +1,12 @@
 """Fixtures of the worker tests (what they build is in ``harness.py``).
 
-Autouse: the engine and service caches are cleared around each test; only loopback connections go
-through (``connect_attempts`` records every address tried, and any other one stops the test before it
-leaves the machine); moto serves one request at a time, as DynamoDB and SQS apply each atomically.
+Autouse: the engine and service caches are cleared around each test; moto serves one request at a
+time, as DynamoDB and SQS apply each atomically. (Every test, here as elsewhere, may only connect to
+loopback: ``tests/network_guard.py``.)
 """
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -18,15 +17,7 @@ from workflowsvc import engine, repository, service, task_queue
 from workflowsvc.repository import Repository
 
 from localrun import aws_resources
-from tests.worker.harness import (
-    Api,
-    NonLoopbackConnect,
-    Sweeper,
-    Target,
-    Worker,
-    WriteCounter,
-    is_loopback,
-)
+from tests.worker.harness import Api, Sweeper, Target, Worker, WriteCounter
 
 
 @pytest.fixture(autouse=True)
@@ -37,39 +28,6 @@ def fresh_engine_and_service() -> Iterator[None]:
     yield
     service.get_service.cache_clear()
     engine.get_engine.cache_clear()
-
-
-@pytest.fixture(autouse=True)
-def connect_attempts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Hosts of every connection attempted in this process during the test; only loopback goes through."""
-    attempts: list[str] = []
-    real_connect = socket.socket.connect
-    real_connect_ex = socket.socket.connect_ex
-    real_create_connection = socket.create_connection
-
-    def guard(address: Any) -> None:
-        if isinstance(address, tuple):  # AF_INET / AF_INET6; AF_UNIX paths stay on the machine
-            host = str(address[0])
-            attempts.append(host)
-            if not is_loopback(host):
-                raise NonLoopbackConnect(f"a worker test tried to connect to {address!r}")
-
-    def connect(self: socket.socket, address: Any) -> None:
-        guard(address)
-        real_connect(self, address)
-
-    def connect_ex(self: socket.socket, address: Any) -> int:
-        guard(address)
-        return real_connect_ex(self, address)
-
-    def create_connection(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
-        guard(address)
-        return real_create_connection(address, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
-    monkeypatch.setattr(socket, "create_connection", create_connection)
-    return attempts
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import importlib.util
-import ipaddress
 import json
 import threading
 import time
@@ -42,20 +41,6 @@ EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 NAMESPACE = "first_tchgt1VU"  # granted by the JWT claims of the sample events
 
 # ================================================================================ safety
-
-
-class NonLoopbackConnect(BaseException):
-    """A test tried to connect beyond loopback. A BaseException, so no ``except Exception`` hides it."""
-
-
-def is_loopback(host: str) -> bool:
-    try:
-        address = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False  # a name: connect() would resolve it out of the test's control
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
 
 
 def lambda_context(function_name: str, timeout_seconds: float) -> aws_resources.LambdaContext:

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.worker.harness import Api, NonLoopbackConnect, Target, Worker, is_loopback, task_named
+from tests.network_guard import NonLoopbackConnect, is_loopback
+from tests.worker.harness import Api, Target, Worker, task_named
 
 METADATA_HOST = "metadata.internal.example"  # resolved by this test only, to the metadata address
 
