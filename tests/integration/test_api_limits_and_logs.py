@@ -165,3 +165,19 @@ def test_a_body_is_json_said_or_unsaid_and_any_other_media_type_is_415(api, cont
     if status == 415:
         assert reply.error["_code"] == "UNSUPPORTED_MEDIA_TYPE"
         assert reply.error["_message"].startswith(f"Content-Type: {content_type!r}")
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "text/plain"])
+def test_a_non_json_media_type_is_415_even_without_a_body(api, content_type):
+    event = load_event("start_workflow", body=None, headers={"content-type": content_type})
+
+    reply = api.invoke("start_workflow", event)
+
+    assert reply.status == 415, reply.text
+    assert reply.error["_code"] == "UNSUPPORTED_MEDIA_TYPE"
+
+
+def test_a_read_ignores_the_media_type_it_has_no_body_for(api):
+    event = load_event("list_workflows", headers={"content-type": "text/plain"})
+
+    assert api.invoke("list_workflows", event).status == 200

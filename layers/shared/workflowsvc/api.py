@@ -21,7 +21,6 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -203,9 +202,6 @@ class _HttpResolver(APIGatewayHttpResolver):
         return re.compile(base_regex.format(re.sub(r"<(\w+)>", r"(?P<\1>[^/]+)", rule)))
 
 
-_FORM_MEDIA_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
-
-
 def make_resolver() -> APIGatewayHttpResolver:
     app = _HttpResolver(enable_validation=True)
 
@@ -217,22 +213,6 @@ def make_resolver() -> APIGatewayHttpResolver:
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(error: RequestValidationError) -> Response[str]:
         return error_response(BadRequest(validation_message(error), code="INVALID_PARAMETER"))
-
-    def unsupported_media_type() -> Response[str]:
-        return error_response(_unsupported_media_type(header(app, "Content-Type") or ""))
-
-    def internal_error(error: Exception) -> Response[str]:
-        # The log line carries the request id (the correlation id) and the traceback; the answer no internals.
-        logger.exception("unexpected error", exc_info=error)
-        return _error_body(
-            HTTPStatus.INTERNAL_SERVER_ERROR,
-            "INTERNAL_ERROR",
-            "an internal error occurred; it has been logged",
-        )
-
-    @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
-    def _unsupported(error: RequestUnsupportedContentType) -> Response[str]:
-        return unsupported_media_type()
 
     @app.exception_handler(UnicodeDecodeError)  # type: ignore[untyped-decorator]
     def _not_utf8(error: UnicodeDecodeError) -> Response[str]:
@@ -249,17 +229,15 @@ def make_resolver() -> APIGatewayHttpResolver:
     def _domain(error: WorkflowError) -> Response[str]:
         return error_response(error)
 
-    @app.exception_handler(ValueError)  # type: ignore[untyped-decorator]
-    def _unreadable_form(error: ValueError) -> Response[str]:
-        # Powertools reads form bodies too, and raises ValueError for a multipart one without a boundary.
-        media_type = (header(app, "Content-Type") or "").split(";", 1)[0].strip().lower()
-        if media_type in _FORM_MEDIA_TYPES:
-            return unsupported_media_type()
-        return internal_error(error)
-
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _unexpected(error: Exception) -> Response[str]:
-        return internal_error(error)
+        # The log line carries the request id (the correlation id) and the traceback; the answer no internals.
+        logger.exception("unexpected error", exc_info=error)
+        return _error_body(
+            HTTPStatus.INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "an internal error occurred; it has been logged",
+        )
 
     return app
 
@@ -278,15 +256,14 @@ def _claims(event: dict[str, Any]) -> dict[str, Any] | None:
     return claims if isinstance(claims, dict) else None
 
 
-def _unsupported_media_type(content_type: str) -> UnsupportedMediaType:
-    return UnsupportedMediaType(
-        f"Content-Type: {_shorten(content_type)} is not accepted; send the body as application/json"
-    )
+_METHODS_WITH_A_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 
 def _json_body(event: dict[str, Any]) -> None:
-    """A body is JSON: said so, or unsaid (then read as JSON); any other media type is a 415."""
-    if not event.get("body"):
+    """A request body is JSON: said so, or unsaid (then read as JSON); any other media type is a 415,
+    with a body or without one, before Powertools tries to read it as a form."""
+    method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
+    if method not in _METHODS_WITH_A_BODY:
         return
     headers = event.setdefault("headers", {})
     name = next((key for key in headers if key.lower() == "content-type"), None)
@@ -295,7 +272,9 @@ def _json_body(event: dict[str, Any]) -> None:
         return
     media_type = headers[name].split(";")[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
-        raise _unsupported_media_type(headers[name])
+        raise UnsupportedMediaType(
+            f"Content-Type: {_shorten(headers[name])} is not accepted; send the body as application/json"
+        )
 
 
 def precheck(event: dict[str, Any]) -> tuple[Caller, tuple[str, ...]]:
