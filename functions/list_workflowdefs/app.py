@@ -25,24 +25,13 @@ app = api.make_resolver()
 )
 def list_workflowdefs(
     nsfilter: api.NsFilter,
-    page_size: Annotated[
-        int | None, Query(alias="_pageSize", ge=1, le=runs.MAX_PAGE_SIZE, description="1 to 100; default 10.")
-    ] = None,
-    page_size_lower: Annotated[
-        int | None, Query(alias="_pagesize", ge=1, le=runs.MAX_PAGE_SIZE, description="Same as _pageSize.")
-    ] = None,
-    offset: Annotated[int | None, Query(alias="_offset", ge=0, le=1_000_000)] = None,
+    page_size: api.PageSize = None,
+    page_size_lower: api.PageSizeLower = None,
+    offset: api.Offset = None,
     name: Annotated[
         str | None, Query(alias="_name", max_length=128, description="Substring, any case.")
     ] = None,
-    next_token: Annotated[
-        str | None,
-        Query(
-            alias="_nextToken",
-            max_length=2048,
-            description="The _nextToken of the previous page of this same query (opaque).",
-        ),
-    ] = None,
+    next_token: api.NextToken = None,
 ) -> Response[str]:
     query = DefinitionListQuery(
         namespaces=api.namespaces(app),

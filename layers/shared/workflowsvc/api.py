@@ -40,6 +40,7 @@ from workflowsvc.errors import (
 )
 from workflowsvc.identity import MAX_NAMESPACES_PER_REQUEST, Caller, caller_from_claims, parse_nsfilter
 from workflowsvc.models.api import MAX_BODY_BYTES, ErrorBody, RunStatus
+from workflowsvc.runs import MAX_PAGE_SIZE
 
 BASE_PATH = "/workflowsvc/api/v1"
 
@@ -79,6 +80,23 @@ NsFilter = Annotated[
         max_length=1400,
         examples=["demo"],
         json_schema_extra={"pattern": NSFILTER_PATTERN},
+    ),
+]
+
+# The paging parameters every list call takes (both spellings of the page size, as the seed writes them).
+PageSize = Annotated[
+    int | None, Query(alias="_pageSize", ge=1, le=MAX_PAGE_SIZE, description="1 to 100; default 10.")
+]
+PageSizeLower = Annotated[
+    int | None, Query(alias="_pagesize", ge=1, le=MAX_PAGE_SIZE, description="Same as _pageSize.")
+]
+Offset = Annotated[int | None, Query(alias="_offset", ge=0, le=1_000_000)]
+NextToken = Annotated[
+    str | None,
+    Query(
+        alias="_nextToken",
+        max_length=2048,
+        description="The _nextToken of the previous page of this same query (opaque).",
     ),
 ]
 
