@@ -193,10 +193,12 @@ class Engine:
         run, meta = stored.run, stored.meta
         task = target.runnable
         try:
-            scope = self._scope(run, meta, target)
             declared = task.get("_inputParams")
             # The run's own inputs are data: only a definition's declared inputs hold expressions.
-            inputs = expressions.resolve(declared, scope) if declared is not None else run["_inputParams"]
+            if declared is None:
+                inputs = run["_inputParams"]
+            else:
+                inputs = expressions.resolve(declared, self._scope(run, meta, target, declared))
             if not isinstance(inputs, dict):
                 return Outcome(
                     error=f"_inputParams of task {task['_name']!r} must be an object, got {inputs!r}"
@@ -330,7 +332,9 @@ class Engine:
         output_params = meta.get("outputParams")
         try:
             if output_params:
-                run["_output"] = expressions.resolve(output_params, self._scope(run, meta, None, pending))
+                run["_output"] = expressions.resolve(
+                    output_params, self._scope(run, meta, None, output_params, pending)
+                )
             else:
                 last = run["_tasks"][-1]
                 run["_output"] = self._task_output(run, last, pending)
@@ -494,7 +498,7 @@ class Engine:
     def _loop_items(self, run: dict[str, Any], meta: dict[str, Any], task: dict[str, Any]) -> list[Any] | str:
         declared = (task.get("_inputParams") or {}).get("_items")
         try:
-            items = expressions.resolve(declared, self._scope(run, meta, None))
+            items = expressions.resolve(declared, self._scope(run, meta, None, declared))
         except expressions.ExpressionError as error:
             return f"_inputParams._items: {error}"
         if not isinstance(items, list):
@@ -510,9 +514,16 @@ class Engine:
         run: dict[str, Any],
         meta: dict[str, Any],
         target: Target | None,
+        uses: Any,
         pending: tuple[dict[str, Any], ...] = (),
     ) -> dict[str, Any]:
-        tasks = {task["_name"]: self._scope_task(run, task, pending) for task in run["_tasks"]}
+        """What ``uses`` (the inputs about to be evaluated) may name. A completed LOOP_OVER's output is
+        read from its iteration items, so it is assembled only for the loops ``uses`` mentions."""
+        text = "\n".join(_strings(uses))
+        tasks = {
+            task["_name"]: self._scope_task(run, task, pending) if _may_name(text, task["_name"]) else task
+            for task in run["_tasks"]
+        }
         scope: dict[str, Any] = {"workflow": run, "tasks": tasks, "loop": {}}
         loop = meta.get("loop")
         if target is not None and target.iteration_task is not None and loop is not None:
@@ -613,6 +624,21 @@ class Engine:
                 task=top, iteration_task=loop["current"], items=items if isinstance(items, list) else []
             )
         return Target(task=top)
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
+def _may_name(text: str, name: str) -> bool:
+    """Whether expressions in ``text`` may refer to task ``name``; one JMESPath must escape always may."""
+    return name in text or '"' in name or "\\" in name
 
 
 def _current_iteration(meta: dict[str, Any], target: Target) -> dict[str, Any] | None:
