@@ -388,7 +388,6 @@ class Engine:
 
     def _next_step(self, meta: dict[str, Any], now_ns: int, delay_seconds: float = 0.0) -> dict[str, Any]:
         meta.update(step=meta["step"] + 1, claimed=False, scheduledNs=now_ns + int(delay_seconds * NS))
-        meta["delaySeconds"] = delay_seconds
         return meta
 
     def _deadline_passed(self, run: dict[str, Any], meta: dict[str, Any], now_ns: int) -> bool:
@@ -406,29 +405,21 @@ class Engine:
     ) -> None:
         """Writes the step's result, then sends the next step's message if execution goes on."""
         _stamp(run)
-        delay = meta.pop("delaySeconds", 0.0)
-        skipped = self._skipped_iterations(run, meta, stored)
+        skipped = self._skipped_iterations(run, meta)
         if len(json.dumps(run, separators=(",", ":"))) > MAX_RUN_DOCUMENT_BYTES:
             raise ValueError(f"run {run['_id']} would exceed the item size limit")
         self.repository.save_run(stored, run, meta, loop_tasks)
         if skipped:
             self.repository.put_loop_tasks(run["_id"], skipped)
-        if (
-            run["_status"] in runs.ACTIVE_STATUSES
-            and not meta.get("claimed")
-            and runs.next_task(run) is not None
-        ):
-            task = runs.next_task(run)
+        task = runs.next_task(run)
+        if run["_status"] in runs.ACTIVE_STATUSES and not meta.get("claimed") and task is not None:
+            # A retry's delay is what is left until the step was scheduled for.
+            delay = max(0.0, (meta.get("scheduledNs", 0) - timestamps.now_ns()) / NS)
             self.queue.send_step(
-                run["_id"],
-                meta["step"],
-                task["_id"] if task else None,
-                delay_seconds=min(round(delay), MAX_DELAY_SECONDS),
+                run["_id"], meta["step"], task["_id"], delay_seconds=min(round(delay), MAX_DELAY_SECONDS)
             )
 
-    def _skipped_iterations(
-        self, run: dict[str, Any], meta: dict[str, Any], stored: StoredRun
-    ) -> list[dict[str, Any]]:
+    def _skipped_iterations(self, run: dict[str, Any], meta: dict[str, Any]) -> list[dict[str, Any]]:
         """Iterations of a failed or timed-out loop that never started, shown as SKIPPED."""
         loop = meta.get("loop")
         if loop is None or run["_status"] not in ("FAILED", "TIMED_OUT"):
