@@ -9,6 +9,8 @@ import time
 import warnings
 from typing import Any
 
+from workflowsvc.store import keys
+
 from bench import REPO_ROOT, call_requests, coldstart, datasets, latency, list_reads, report, worker
 from bench.moto_speedups import faster_moto, same_answers
 from bench.stack import Stack, moto_stack, use_fake_aws_environment
@@ -24,7 +26,7 @@ as Lambda's poller builds them, one message per invocation as the template confi
 REST_CONNECTOR calls an HTTP server on 127.0.0.1 (allowed through `RestConnectorAllowedNetworks`).
 
 Requests and items read are counted on the service's own boto3 clients (botocore `after-call` events on
-`workflowsvc.repository.dynamodb_client()` and `workflowsvc.task_queue.sqs_client()`). Items read are what
+`workflowsvc.store.dynamo.dynamodb_client()` and `workflowsvc.task_queue.sqs_client()`). Items read are what
 DynamoDB bills: `ScannedCount` of a Query (items examined, before any filter), one per item GetItem
 found, the items BatchGetItem answered; moto's ConsumedCapacity is not used (it is a fixed value). The
 60,000 runs (10,000 in the measured namespace, 10,000 in each of five others) are made by
@@ -55,17 +57,20 @@ def _check_faster_moto(stack: Stack) -> bool:
     written = datasets.write_runs(
         stack.dynamodb, stack.table_name, datasets.generate_runs(600, ("tenant-x", "tenant-y", "tenant-z"))
     )
-    run_key = {
-        "pk": {"S": f"RUN#{written.runs_by_namespace['tenant-x'][17].run_id}"},
-        "sk": {"S": "NS#tenant-x"},
-    }
-    counter_key = {"pk": {"S": "COUNT#tenant-x"}, "sk": {"S": "RUN#ALL"}}
+    run_key = keys.key(
+        keys.run_pk(written.runs_by_namespace["tenant-x"][17].run_id), keys.copy_sk("tenant-x")
+    )
+    counter_key = keys.counter_key("tenant-x", None)
     table_name = stack.table_name
     index_query: dict[str, Any] = {
         "TableName": table_name,
         "IndexName": "NamespaceIndex",
         "KeyConditionExpression": "gsi1pk = :p AND gsi1sk BETWEEN :lo AND :hi",
-        "ExpressionAttributeValues": {":p": {"S": "NS#tenant-y#RUN"}, ":lo": {"S": "0"}, ":hi": {"S": "~"}},
+        "ExpressionAttributeValues": {
+            ":p": {"S": keys.namespace_partition("tenant-y", keys.RUN)},
+            ":lo": {"S": keys.LOWEST_SORT_KEY},
+            ":hi": {"S": keys.HIGHEST_SORT_KEY},
+        },
     }
     first_page = stack.dynamodb.query(**index_query, Limit=11, ScanIndexForward=False)
     filtered = dict(index_query, FilterExpression="st IN (:a, :b)")
@@ -117,7 +122,7 @@ def _check_faster_moto(stack: Stack) -> bool:
                 {
                     "TableName": table_name,
                     "KeyConditionExpression": "pk = :pk AND begins_with(sk, :ns)",
-                    "ExpressionAttributeValues": {":pk": run_key["pk"], ":ns": {"S": "NS#"}},
+                    "ExpressionAttributeValues": {":pk": run_key["pk"], ":ns": {"S": keys.COPY_SK_PREFIX}},
                     "Limit": 1,
                 },
             ),

@@ -36,8 +36,8 @@ if sys.argv[1] == "floor":
 else:
     import importlib
     importlib.import_module(sys.argv[1])
-    from workflowsvc import repository
-    repository.dynamodb_client()
+    from workflowsvc.store import dynamo
+    dynamo.dynamodb_client()
 print(time.perf_counter() - started)
 """
 

@@ -95,10 +95,11 @@ class RequestCounter:
 
 
 def count_service_requests() -> RequestCounter:
-    """A counter on the clients the service itself uses (the repository's and the task queue's)."""
-    from workflowsvc import repository, task_queue
+    """A counter on the clients the service itself uses (the store's and the task queue's)."""
+    from workflowsvc import task_queue
+    from workflowsvc.store import dynamo
 
     counter = RequestCounter()
-    counter.attach(repository.dynamodb_client())
+    counter.attach(dynamo.dynamodb_client())
     counter.attach(task_queue.sqs_client())
     return counter

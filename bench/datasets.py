@@ -1,10 +1,9 @@
 """Data sets written straight into the table, as the service itself would have written them.
 
 Runs are made by ``runs.new_run`` over realistic definitions, moved to a status the way the worker leaves
-them, and turned into items by the repository's own ``Repository._run_items``; they go in with
-BatchWriteItem, 25 at a time, with the namespace counters (``COUNT#<ns>``: ``RUN#ALL``, ``RUN#<status>``)
-matching what was written. Creation times are distinct and increasing, so the expected order of every
-list is known.
+them, and turned into items by the store's own ``RunStore.items``; they go in with BatchWriteItem, 25 at a
+time, with the namespace counters (``keys.counter_key``) matching what was written. Creation times are
+distinct and increasing, so the expected order of every list is known.
 """
 
 from __future__ import annotations
@@ -17,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workflowsvc import runs, timestamps
-from workflowsvc.repository import Repository
+from workflowsvc.models.run import ExecutionState, RunRecord
+from workflowsvc.store import Store, keys
 
 NS = 1_000_000_000
 SUBJECT = "5b0f8b5e-6a1c-4b7e-9f43-2d8c1e0a7b61"
@@ -96,7 +96,7 @@ class DataSet:
         return sum(sum(counts.values()) for counts in self.statuses.values())
 
 
-def _settle(run: dict[str, Any], meta: dict[str, Any], status: str, rng: random.Random) -> None:
+def _settle(run: dict[str, Any], state: ExecutionState, status: str, rng: random.Random) -> None:
     """Moves a new run to ``status`` the way the worker or a user would have left it."""
     created_ns = timestamps.parse_ns(run["_createdAt"])
     ended_ns = created_ns + rng.randint(1, 7200) * NS
@@ -108,12 +108,12 @@ def _settle(run: dict[str, Any], meta: dict[str, Any], status: str, rng: random.
     run["_updatedAt"] = ended
     if status == "PAUSED":  # paused before its first task started
         first["_status"] = "PAUSED"
-        meta["pausedFrom"] = "QUEUED"
+        state.paused_from = "QUEUED"
         return
     first.update(_attempts=1, _startedAt=timestamps.format_ns(created_ns + NS))
     if status == "RUNNING":
         first["_status"] = "RUNNING"
-        meta.update(claimed=True, inFlightTaskId=first["_id"], leaseNs=ended_ns + 60 * NS)
+        state.claimed, state.in_flight_task_id, state.lease_ns = True, first["_id"], ended_ns + 60 * NS
     elif status == "COMPLETED":
         output = {"_statusCode": 200, "_headers": {"content-type": "application/json"}, "_body": {"ok": True}}
         for task in run["_tasks"]:
@@ -132,12 +132,10 @@ def _settle(run: dict[str, Any], meta: dict[str, Any], status: str, rng: random.
         for task in run["_tasks"][1:]:
             task["_status"] = "TERMINATED" if status == "TERMINATED" else "SKIPPED"
     if status not in runs.ACTIVE_STATUSES:
-        meta.update(step=3, claimed=False, deadlineNs=None)
+        state.step, state.claimed, state.deadline_ns = 3, False, None
 
 
-def generate_runs(
-    count: int, namespaces: tuple[str, ...], seed: int = 20260901
-) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+def generate_runs(count: int, namespaces: tuple[str, ...], seed: int = 20260901) -> Iterator[RunRecord]:
     """``count`` runs, the i-th in ``namespaces[i % len(namespaces)]``, created 43 s apart."""
     rng = random.Random(seed)
     statuses, weights = list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values())
@@ -145,13 +143,10 @@ def generate_runs(
         template = DEFINITIONS[rng.randrange(len(DEFINITIONS))]
         namespace = namespaces[index % len(namespaces)]
         inputs = {"_url": f"https://api.example.com/v1/devices/{index}", "site": f"site-{index % 97}"}
-        run, meta = runs.new_run(template, inputs, (namespace,), SUBJECT)
         created_ns = FIRST_CREATED_NS + index * SECONDS_BETWEEN_RUNS * NS + rng.randrange(NS)
-        run["_createdAt"] = run["_updatedAt"] = timestamps.format_ns(created_ns)
-        meta["scheduledNs"] = created_ns
-        meta["deadlineNs"] = created_ns + run["_timeoutSeconds"] * NS
-        _settle(run, meta, rng.choices(statuses, weights)[0], rng)
-        yield run, meta
+        record = runs.new_run(template, inputs, (namespace,), SUBJECT, created_ns)
+        _settle(record.run, record.state, rng.choices(statuses, weights)[0], rng)
+        yield record
 
 
 class TableWriter:
@@ -176,30 +171,29 @@ class TableWriter:
             requests = answer.get("UnprocessedItems") or {}
 
 
-def write_runs(
-    client: Any, table_name: str, generated: Iterable[tuple[dict[str, Any], dict[str, Any]]]
-) -> DataSet:
+def write_runs(client: Any, table_name: str, generated: Iterable[RunRecord]) -> DataSet:
     """Writes the runs and their namespaces' counters; answers what was written."""
-    repository = Repository(table_name, client)
+    store = Store.for_table(table_name, client)
     writer = TableWriter(client, table_name)
     written = DataSet(namespaces=())
-    for run, meta in generated:
-        for item in repository._run_items(run, meta, _VERSION_OF.get(run["_status"], 3)):
+    for record in generated:
+        run = record.run
+        for item in store.runs.items(record, _VERSION_OF.get(run["_status"], 3)):
             writer.put(item)
         for namespace in run["_namespaces"]:
             written.statuses.setdefault(namespace, Counter())[run["_status"]] += 1
             written.runs_by_namespace.setdefault(namespace, []).append(
                 WrittenRun(
                     run_id=run["_id"],
-                    index_key=f"{run['_createdAt']}#{run['_id']}",
+                    index_key=keys.created_sort_key(run["_createdAt"], run["_id"]),
                     updated_at=run["_updatedAt"],
                     name=run["_name"],
                     status=run["_status"],
                 )
             )
     for namespace, counts in written.statuses.items():
-        for key, value in (("ALL", sum(counts.values())), *counts.items()):
-            writer.put({"pk": {"S": f"COUNT#{namespace}"}, "sk": {"S": f"RUN#{key}"}, "n": {"N": str(value)}})
+        for key, value in ((None, sum(counts.values())), *counts.items()):
+            writer.put({**keys.counter_key(namespace, key), "n": {"N": str(value)}})
     writer.flush()
     written.namespaces = tuple(written.statuses)
     return written

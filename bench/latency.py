@@ -29,7 +29,7 @@ def _seconds(call: Callable[[], Any]) -> float:
 
 
 def measure(stack: Stack) -> list[Row]:
-    from workflowsvc import repository
+    from workflowsvc.store import dynamo, keys
 
     api = Api(stack)
     query = {"nsfilter": NAMESPACE}
@@ -39,18 +39,18 @@ def measure(stack: Stack) -> list[Row]:
 
     event = api.http_event("GetWorkflowFunction", path_parameters={"workflowId": run_id}, query=query)
     lambda_handler, context = api.handler("GetWorkflowFunction"), api.context("GetWorkflowFunction")
-    client = repository.dynamodb_client()
+    client = dynamo.dynamodb_client()
 
     def handler() -> None:
         answer = lambda_handler(event, context)
         assert answer["statusCode"] == 200, answer
 
     def raw_read() -> None:
-        # The Query the repository's get_run sends.
+        # The Query the store's RunStore.get sends.
         answer = client.query(
             TableName=stack.table_name,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :ns)",
-            ExpressionAttributeValues={":pk": {"S": f"RUN#{run_id}"}, ":ns": {"S": "NS#"}},
+            ExpressionAttributeValues={":pk": {"S": keys.run_pk(run_id)}, ":ns": {"S": keys.COPY_SK_PREFIX}},
             ProjectionExpression="v, #doc, #meta",
             ExpressionAttributeNames={"#doc": "doc", "#meta": "meta"},
             Limit=1,

@@ -48,14 +48,10 @@ def use_fake_aws_environment() -> None:
 
 
 def forget_cached_state() -> None:
-    """Settings, clients, service and engine are built once per process: build them again."""
-    from workflowsvc import config, engine, repository, service, task_queue
+    """Settings, clients and the parts built from them are kept once per process: build them again."""
+    from workflowsvc import config
 
-    config.get_settings.cache_clear()
-    repository.reset_clients()
-    task_queue.reset_clients()
-    service.get_service.cache_clear()
-    engine.get_engine.cache_clear()
+    config.reset()
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from workflowsvc.store import keys
+
 from bench.api import Api, expect
 from bench.counting import count_service_requests
 from bench.report import Row
@@ -57,14 +59,14 @@ def local_target() -> Iterator[str]:
 def _completed(stack: Stack) -> int:
     item = stack.dynamodb.get_item(
         TableName=stack.table_name,
-        Key={"pk": {"S": f"COUNT#{NAMESPACE}"}, "sk": {"S": "RUN#COMPLETED"}},
+        Key=keys.counter_key(NAMESPACE, "COMPLETED"),
         ConsistentRead=True,
     ).get("Item")
     return int(item["n"]["N"]) if item else 0
 
 
 def measure(stack: Stack) -> list[Row]:
-    from workflowsvc.engine import get_engine
+    from workflowsvc.execution.worker import get_worker
     from workflowsvc.models.messages import StepMessage
 
     api = Api(stack)
@@ -103,7 +105,7 @@ def measure(stack: Stack) -> list[Row]:
         start()
         (message,) = receive(1)
         with counter.measure() as step:
-            get_engine().process(StepMessage.model_validate_json(message["Body"]))
+            get_worker().process(StepMessage.model_validate_json(message["Body"]))
         delete([message])
         step_done = _completed(stack) == 1
 

@@ -13,10 +13,11 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from workflowsvc import config, engine, repository, service, task_queue
+from workflowsvc import config, timestamps
 
 from localrun import aws_resources
 from tests import network_guard
+from tests.support.clock import ShiftedClock
 
 REGION = aws_resources.LOCAL_REGION
 
@@ -31,6 +32,10 @@ FAKE_AWS_ENVIRONMENT = {
     "POWERTOOLS_METRICS_NAMESPACE": "workflowsvc",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "WORKFLOWSVC_ENVIRONMENT": "local",
+    # What the template gives every function, so that handlers import (they check it at init); the
+    # ``aws_stack`` fixture points them at the template's resources in moto.
+    "TABLE_NAME": "workflowsvc-tests",
+    "TASK_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com.invalid/000000000000/workflowsvc-tests",
 }
 # Anything that could send a client elsewhere than moto, or to a real account.
 UNSET_AWS_ENVIRONMENT = (
@@ -52,13 +57,9 @@ def connect_attempts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def reset_cached_state() -> None:
-    """Forget settings read from the environment, boto3 clients made for another moto, and the service
-    and engine built from them."""
-    config.get_settings.cache_clear()
-    repository.reset_clients()
-    task_queue.reset_clients()
-    service.get_service.cache_clear()
-    engine.get_engine.cache_clear()
+    """Forget settings read from the environment, boto3 clients made for another moto, and every part
+    built from them (what a Lambda container keeps between invocations)."""
+    config.reset()
 
 
 @pytest.fixture(autouse=True)
@@ -71,6 +72,17 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setenv(name, value)
     reset_cached_state()
     yield
+    reset_cached_state()
+
+
+@pytest.fixture
+def clock() -> Iterator[ShiftedClock]:
+    """The clock every part of the service built in this test reads; ``clock.advance(s)`` moves it on."""
+    shifted = ShiftedClock()
+    previous = timestamps.use_clock(shifted)
+    reset_cached_state()
+    yield shifted
+    timestamps.use_clock(previous)
     reset_cached_state()
 
 

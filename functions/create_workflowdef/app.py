@@ -7,10 +7,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from workflowsvc import api
+from workflowsvc import api, config
 from workflowsvc.models.api import WorkflowDefinition, WorkflowDefinitionRequest
-from workflowsvc.service import get_service
+from workflowsvc.service import definitions, get_context
 
+config.check_at_init()  # a missing setting stops the function here, named
 logger = Logger()
 metrics = Metrics()
 app = api.make_resolver()
@@ -36,7 +37,7 @@ def create_workflowdef(
     nsfilter: api.NsFilter,
     request: Annotated[WorkflowDefinitionRequest, Body(embed=False)],
 ) -> Response[str]:
-    definition = get_service().create_definition(request, api.namespaces(app), api.caller(app))
+    definition = definitions.create_definition(get_context(), request, api.namespaces(app), api.caller(app))
     headers = {"Location": api.location(app, f"/workflowdefs/{definition['_id']}")}
     return api.json_response(definition, status=201, headers=headers)
 

@@ -7,10 +7,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from workflowsvc import api
+from workflowsvc import api, config
 from workflowsvc.models.api import WorkflowRun
-from workflowsvc.service import get_service
+from workflowsvc.service import get_context, reading
 
+config.check_at_init()  # a missing setting stops the function here, named
 logger = Logger()
 metrics = Metrics()
 app = api.make_resolver()
@@ -38,7 +39,7 @@ def get_workflow(
         Query(alias="_includeLoopOverTasks", description="Include the tasks of each LOOP_OVER iteration."),
     ] = False,
 ) -> Response[str]:
-    run = get_service().get_run(workflowId, api.namespaces(app), include_loop_over_tasks)
+    run = reading.get_run(get_context(), workflowId, api.namespaces(app), include_loop_over_tasks)
     return api.json_response(run)
 
 

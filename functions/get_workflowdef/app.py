@@ -6,10 +6,11 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from workflowsvc import api
+from workflowsvc import api, config
 from workflowsvc.models.api import WorkflowDefinition
-from workflowsvc.service import get_service
+from workflowsvc.service import definitions, get_context
 
+config.check_at_init()  # a missing setting stops the function here, named
 logger = Logger()
 metrics = Metrics()
 app = api.make_resolver()
@@ -23,7 +24,7 @@ app = api.make_resolver()
     tags=["Workflow definitions"],
 )
 def get_workflowdef(workflowDefId: str, nsfilter: api.NsFilter) -> Response[str]:
-    return api.json_response(get_service().get_definition(workflowDefId, api.namespaces(app)))
+    return api.json_response(definitions.get_definition(get_context(), workflowDefId, api.namespaces(app)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -7,10 +7,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from workflowsvc import api, runs
+from workflowsvc import api, config, queries
 from workflowsvc.models.api import DefinitionPage
-from workflowsvc.service import DefinitionListQuery, get_service
+from workflowsvc.service import definitions, get_context
 
+config.check_at_init(pages=True)  # a missing setting stops the function here, named
 logger = Logger()
 metrics = Metrics()
 app = api.make_resolver()
@@ -33,14 +34,14 @@ def list_workflowdefs(
     ] = None,
     next_token: api.NextToken = None,
 ) -> Response[str]:
-    query = DefinitionListQuery(
+    query = queries.DefinitionListQuery(
         namespaces=api.namespaces(app),
         name=name.lower() if name else None,
         offset=offset or 0,
-        page_size=page_size or page_size_lower or runs.DEFAULT_PAGE_SIZE,
+        page_size=page_size or page_size_lower or queries.DEFAULT_PAGE_SIZE,
         next_token=next_token or None,
     )
-    return api.json_response(get_service().list_definitions(query))
+    return api.json_response(definitions.list_definitions(get_context(), query))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

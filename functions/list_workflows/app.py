@@ -7,10 +7,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from workflowsvc import api, runs
+from workflowsvc import api, config, queries
 from workflowsvc.models.api import RunPage
-from workflowsvc.service import get_service
+from workflowsvc.service import get_context, listing
 
+config.check_at_init(pages=True)  # a missing setting stops the function here, named
 logger = Logger()
 metrics = Metrics()
 app = api.make_resolver()
@@ -84,7 +85,7 @@ def list_workflows(
                 {
                     "type": "object",
                     "minProperties": 1,
-                    "propertyNames": {"enum": list(runs.SORTABLE_FIELDS)},
+                    "propertyNames": {"enum": list(queries.SORTABLE_FIELDS)},
                     "additionalProperties": {"enum": [1, -1]},
                 }
             ),
@@ -92,7 +93,7 @@ def list_workflows(
     ] = None,
     next_token: api.NextToken = None,
 ) -> Response[str]:
-    query = runs.build_list_query(
+    query = queries.build_list_query(
         api.namespaces(app),
         name=name,
         def_id=def_id,
@@ -104,7 +105,7 @@ def list_workflows(
         page_size=page_size or page_size_lower,
         next_token=next_token,
     )
-    return api.json_response(get_service().list_runs(query))
+    return api.json_response(listing.list_runs(get_context(), query))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

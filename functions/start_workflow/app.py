@@ -8,10 +8,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from workflowsvc import api
+from workflowsvc import api, config
 from workflowsvc.models.api import StartWorkflowRequest, WorkflowRun
-from workflowsvc.service import MAX_IDEMPOTENCY_KEY_LENGTH, get_service
+from workflowsvc.service import get_context, starting
 
+config.check_at_init()  # a missing setting stops the function here, named
 logger = Logger()
 metrics = Metrics()
 app = api.make_resolver()
@@ -44,13 +45,13 @@ def start_workflow(
             alias="Idempotency-Key",
             description="Retries with the same key and body start one run (24 h).",
             min_length=1,
-            max_length=MAX_IDEMPOTENCY_KEY_LENGTH,
+            max_length=starting.MAX_IDEMPOTENCY_KEY_LENGTH,
             pattern=r"\S",
         ),
     ] = None,
 ) -> Response[str]:
-    created = get_service().start_run(
-        request, api.namespaces(app), api.caller(app), api.header(app, "Idempotency-Key")
+    created = starting.start_run(
+        get_context(), request, api.namespaces(app), api.caller(app), api.header(app, "Idempotency-Key")
     )
     headers = {"Location": api.location(app, f"/workflows/{created.run_id}")}
     if created.replayed:

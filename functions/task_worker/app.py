@@ -8,9 +8,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
-from workflowsvc.engine import get_engine
+from workflowsvc import config
+from workflowsvc.execution.worker import get_worker
 from workflowsvc.models.messages import StepMessage
 
+config.check_at_init()  # a missing setting stops the function here, named
 logger = Logger()
 metrics = Metrics()
 
@@ -22,19 +24,19 @@ class StepRecord(SqsRecordModel):
 processor = BatchProcessor(event_type=EventType.SQS, model=StepRecord)
 
 
-def record_metric(name: str, value: float) -> None:
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-
-
 def record_handler(record: StepRecord) -> None:
     logger.append_keys(run_id=record.body.run_id, step=record.body.step)
-    get_engine().process(record.body)
+    report = get_worker().process(record.body)
+    if report.attempted:
+        name = "TaskAttemptsSucceeded" if report.succeeded else "TaskAttemptsFailed"
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    if report.alerted:
+        metrics.add_metric(name="RunTimeoutAlerts", unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    get_engine().record_metric = record_metric
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

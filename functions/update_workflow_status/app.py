@@ -7,10 +7,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from workflowsvc import api
+from workflowsvc import api, config
 from workflowsvc.models.api import StatusChangeRequest, WorkflowRun
-from workflowsvc.service import get_service
+from workflowsvc.service import get_context, steering
 
+config.check_at_init()  # a missing setting stops the function here, named
 logger = Logger()
 metrics = Metrics()
 app = api.make_resolver()
@@ -41,7 +42,7 @@ def update_workflow_status(
     nsfilter: api.NsFilter,
     request: Annotated[StatusChangeRequest, Body(embed=False)],
 ) -> Response[str]:
-    run = get_service().change_status(workflowId, api.namespaces(app), request.status, api.caller(app))
+    run = steering.steer(get_context(), workflowId, api.namespaces(app), request.status, api.caller(app))
     return api.json_response(run)
 
 

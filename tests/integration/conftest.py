@@ -5,7 +5,7 @@ table and queues in moto.
   for every answer, what the contract promises of all of them (never a 500, always JSON, error bodies
   of the contract's shape).
 - ``given``: Given steps. Definitions are created through the API; runs in any status are written
-  through the repository (the API can only start QUEUED runs).
+  through the store (the API can only start QUEUED runs).
 - ``task_queue``: the messages the API sent to the worker.
 
 The template's table and queues are created in moto once per test module (``localrun.aws_resources``, as
@@ -26,10 +26,9 @@ import botocore.loaders
 import botocore.session
 import pytest
 from moto import mock_aws
-from workflowsvc import config, service
-from workflowsvc import repository as repository_module
-from workflowsvc import task_queue as task_queue_module
-from workflowsvc.repository import Repository, StoredRun
+from workflowsvc import config
+from workflowsvc.models.run import RunRecord
+from workflowsvc.store import Store
 
 from functions.create_workflowdef import app as create_workflowdef_app
 from functions.get_workflow import app as get_workflow_app
@@ -39,8 +38,8 @@ from functions.list_workflows import app as list_workflows_app
 from functions.start_workflow import app as start_workflow_app
 from functions.update_workflow_status import app as update_workflow_status_app
 from localrun import aws_resources
-from tests.integration import given as data
-from tests.integration.events import SAMPLE_NAMESPACE, Reply, load_event, reply_of
+from tests.support import runs as data
+from tests.support.events import SAMPLE_NAMESPACE, Reply, load_event, reply_of
 
 FUNCTIONS: dict[str, ModuleType] = {
     "create_workflowdef": create_workflowdef_app,
@@ -112,9 +111,7 @@ def aws_stack(
         )
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
-    config.get_settings.cache_clear()
-    repository_module.reset_clients()
-    task_queue_module.reset_clients()
+    config.reset()
     return resources
 
 
@@ -126,14 +123,6 @@ def dynamodb_client(module_stack: tuple[aws_resources.Resources, Any, Any]) -> A
 @pytest.fixture
 def sqs_client(module_stack: tuple[aws_resources.Resources, Any, Any]) -> Any:
     return module_stack[2]
-
-
-@pytest.fixture(autouse=True)
-def fresh_service() -> Iterator[None]:
-    """``get_service`` keeps the settings and clients it was built with: build it anew for each test."""
-    service.get_service.cache_clear()
-    yield
-    service.get_service.cache_clear()
 
 
 class Api:
@@ -210,14 +199,14 @@ def api(aws_stack: Any, lambda_context: Any) -> Api:
 
 
 @pytest.fixture
-def repository(table_name: str) -> Repository:
-    return Repository(table_name)
+def store(table_name: str) -> Store:
+    return Store.for_table(table_name)
 
 
 class Given:
-    def __init__(self, api: Api, repository: Repository) -> None:
+    def __init__(self, api: Api, store: Store) -> None:
         self.api = api
-        self.repository = repository
+        self.store = store
 
     def definition(
         self, body: dict[str, Any] | None = None, nsfilter: str = SAMPLE_NAMESPACE
@@ -226,19 +215,19 @@ class Given:
 
     def run(self, definition: dict[str, Any], status: str = "QUEUED", **options: Any) -> dict[str, Any]:
         """A run of ``definition`` stored in ``status`` (see ``given.run_in_status`` for the options)."""
-        run, meta = data.run_in_status(definition, status, **options)
-        self.repository.create_run(run, meta)
-        return run
+        record = data.run_in_status(definition, status, **options)
+        self.store.runs.create(record)
+        return record.run
 
-    def stored(self, run_id: str) -> StoredRun:
-        stored = self.repository.get_run(run_id, consistent=True)
+    def stored(self, run_id: str) -> RunRecord:
+        stored = self.store.runs.get(run_id, consistent=True)
         assert stored is not None
         return stored
 
 
 @pytest.fixture
-def given(api: Api, repository: Repository) -> Given:
-    return Given(api, repository)
+def given(api: Api, store: Store) -> Given:
+    return Given(api, store)
 
 
 class QueueProbe:

@@ -3,70 +3,77 @@ the winner left; the stored run is never a mix of both."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from workflowsvc import runs, timestamps
+from workflowsvc import timestamps
 from workflowsvc.errors import VersionConflict
-from workflowsvc.repository import Repository, StoredRun
+from workflowsvc.execution.status import change_status
+from workflowsvc.models.run import RunRecord
+from workflowsvc.store import Store, keys
 
-from tests.integration.given import DEVICE_SYNC_DEFINITION, DEVICE_SYNC_INPUT, ts
+from tests.support.dynamodb import before_request
+from tests.support.runs import DEVICE_SYNC_DEFINITION, DEVICE_SYNC_INPUT, ts
 
 WORKER = "task-worker"
-SAVE_RUN = Repository.save_run  # as the repository defines it, before any test patches it
 
 
-def test_saving_over_a_version_that_was_already_replaced_raises_version_conflict(given, repository):
+def test_saving_over_a_version_that_was_already_replaced_raises_version_conflict(given, store):
     # Given a run read once by two writers
     definition = given.definition(DEVICE_SYNC_DEFINITION)
     run = given.run(definition, "RUNNING", input_params=DEVICE_SYNC_INPUT)
-    read = repository.get_run(run["_id"], consistent=True)
+    read = store.runs.get(run["_id"], consistent=True)
     assert read is not None
-    paused = runs.change_status(read.run, read.meta, "PAUSED", "operator")
-    terminated = runs.change_status(read.run, read.meta, "TERMINATED", "someone-else")
+    now = timestamps.now_ns()
+    paused = change_status(read, "PAUSED", "operator", now).change.record
+    terminated = change_status(read, "TERMINATED", "someone-else", now).change.record
 
     # When the first saves, then the second saves over the same old version
-    saved = repository.save_run(read, paused.run, paused.meta)
+    saved = store.runs.save(read, paused)
     with pytest.raises(VersionConflict):
-        repository.save_run(read, terminated.run, terminated.meta)
+        store.runs.save(read, terminated)
 
     # Then the stored run is the first writer's, whole
-    stored = repository.get_run(run["_id"], consistent=True)
+    stored = store.runs.get(run["_id"], consistent=True)
     assert stored is not None
     assert stored.version == saved.version == read.version + 1
     assert stored.run == paused.run
-    assert stored.meta == paused.meta
+    assert stored.state == paused.state
 
 
-def _race(monkeypatch: pytest.MonkeyPatch, competitor: Any) -> list[str]:
-    """Make the API's first save lose: just before it, ``competitor`` writes a change of its own."""
+def _race(store: Store, competitor: Callable[[Store, RunRecord], None]) -> Any:
+    """While in the block, the service's first transaction loses: just before it goes out, ``competitor``
+    writes a change of its own to the run it reads."""
     raced: list[str] = []
 
-    def save_run(self: Repository, stored: StoredRun, *args: Any, **kwargs: Any) -> StoredRun:
-        if not raced:
-            raced.append(stored.run["_id"])
-            competitor(self, stored)
-        return SAVE_RUN(self, stored, *args, **kwargs)
+    def first_write_loses(params: dict[str, Any]) -> None:
+        if raced:
+            return
+        run_id = keys.run_id_of(params["TransactItems"][0]["Put"]["Item"]["pk"]["S"])
+        raced.append(run_id)
+        read = store.runs.get(run_id, consistent=True)
+        assert read is not None
+        competitor(store, read)
 
-    monkeypatch.setattr(Repository, "save_run", save_run)
-    return raced
+    return raced, before_request("TransactWriteItems", first_write_loses)
 
 
-def test_a_pause_that_loses_to_a_terminate_answers_409_and_leaves_the_run_terminated(
-    api, given, task_queue, monkeypatch
-):
+def test_a_pause_that_loses_to_a_terminate_answers_409_and_leaves_the_run_terminated(api, given, task_queue):
     # Given a running run, and another user terminating it at the moment this one pauses it
     definition = given.definition(DEVICE_SYNC_DEFINITION)
     run = given.run(definition, "RUNNING", input_params=DEVICE_SYNC_INPUT)
 
-    def terminate(repository: Repository, stored: StoredRun) -> None:
-        change = runs.change_status(stored.run, stored.meta, "TERMINATED", "another-operator")
-        SAVE_RUN(repository, stored, change.run, change.meta)
+    def terminate(store: Store, read: RunRecord) -> None:
+        store.runs.save(
+            read, change_status(read, "TERMINATED", "another-operator", timestamps.now_ns()).change.record
+        )
 
-    raced = _race(monkeypatch, terminate)
+    raced, racing = _race(given.store, terminate)
 
     # When
-    reply = api.change_status(run["_id"], "PAUSED")
+    with racing:
+        reply = api.change_status(run["_id"], "PAUSED")
 
     # Then the loser is told what the run now is
     assert raced == [run["_id"]]
@@ -82,26 +89,26 @@ def test_a_pause_that_loses_to_a_terminate_answers_409_and_leaves_the_run_termin
     assert task_queue.drain() == []
 
 
-def test_a_pause_that_loses_to_the_worker_retries_on_the_workers_result(api, given, task_queue, monkeypatch):
+def test_a_pause_that_loses_to_the_worker_retries_on_the_workers_result(api, given, task_queue):
     # Given a running run whose current task the worker completes at the moment the user pauses
     definition = given.definition(DEVICE_SYNC_DEFINITION)
     run = given.run(definition, "RUNNING", input_params=DEVICE_SYNC_INPUT, in_flight=True)
     output = {"_statusCode": 200, "_headers": {}, "_body": {"devices": ["d-1"]}}
 
-    def worker_completes(repository: Repository, stored: StoredRun) -> None:
-        progressed, meta = dict(stored.run), dict(stored.meta)
-        progressed["_tasks"] = [dict(task) for task in stored.run["_tasks"]]
+    def worker_completes(store: Store, read: RunRecord) -> None:
+        progressed = read.clone()
         now = timestamps.now_ns()
-        progressed["_tasks"][1].update({"_status": "COMPLETED", "_endedAt": ts(now), "_output": output})
-        progressed["_updatedAt"], progressed["_updatedBy"] = ts(now), WORKER
-        meta.update({"claimed": False, "step": meta["step"] + 1})
-        meta.pop("inFlightTaskId", None)
-        SAVE_RUN(repository, stored, progressed, meta)
+        progressed.run["_tasks"][1].update({"_status": "COMPLETED", "_endedAt": ts(now), "_output": output})
+        progressed.run["_updatedAt"], progressed.run["_updatedBy"] = ts(now), WORKER
+        progressed.state.release_claim()
+        progressed.state.step += 1
+        store.runs.save(read, progressed)
 
-    raced = _race(monkeypatch, worker_completes)
+    raced, racing = _race(given.store, worker_completes)
 
     # When
-    reply = api.change_status(run["_id"], "PAUSED")
+    with racing:
+        reply = api.change_status(run["_id"], "PAUSED")
 
     # Then the pause applies to the run as the worker left it: the completed task keeps its output
     assert raced == [run["_id"]]

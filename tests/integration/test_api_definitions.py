@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from tests.integration.checks import ids, is_timestamp, is_uuid4
-from tests.integration.events import (
+from tests.support.checks import ids, is_timestamp, is_uuid4
+from tests.support.events import (
     SAMPLE_NAMESPACE,
     SAMPLE_OTHER_NAMESPACE,
     SAMPLE_SUBJECT,
     load_event,
 )
-from tests.integration.given import DEVICE_SYNC_DEFINITION, SEED_DEFINITION
+from tests.support.runs import DEVICE_SYNC_DEFINITION, SEED_DEFINITION
 
 BOTH_NAMESPACES = f"{SAMPLE_NAMESPACE},{SAMPLE_OTHER_NAMESPACE}"
 

@@ -12,10 +12,10 @@ import json
 from typing import Any
 
 import pytest
-from workflowsvc import config, service
+from workflowsvc import config
 
-from tests.integration.events import SAMPLE_NAMESPACE, SAMPLE_OTHER_NAMESPACE, load_event
-from tests.integration.given import SEED_INPUT
+from tests.support.events import SAMPLE_NAMESPACE, SAMPLE_OTHER_NAMESPACE, load_event
+from tests.support.runs import SEED_INPUT
 
 MAX_BODY_BYTES = 256 * 1024
 
@@ -183,8 +183,7 @@ def test_no_granted_namespace_is_403(api, claim):
 def test_the_namespaces_claim_name_is_configurable(api, monkeypatch):
     # Given the deployment names another claim
     monkeypatch.setenv("NAMESPACES_CLAIM", "custom:namespaces")
-    config.get_settings.cache_clear()
-    service.get_service.cache_clear()
+    config.reset()
 
     # When
     granted = api.invoke(

@@ -6,8 +6,8 @@ import uuid
 
 from workflowsvc import timestamps
 
-from tests.integration.events import SAMPLE_NAMESPACE, SAMPLE_OTHER_NAMESPACE, SAMPLE_RUN_ID, load_event
-from tests.integration.given import LOOP_DEFINITION, ts
+from tests.support.events import SAMPLE_NAMESPACE, SAMPLE_OTHER_NAMESPACE, SAMPLE_RUN_ID, load_event
+from tests.support.runs import LOOP_DEFINITION, ts
 
 
 def test_the_sample_event_reads_a_run_once_its_id_is_substituted(api):
@@ -123,7 +123,7 @@ def _loop_run(given, api):
                 "_output": {"_statusCode": 200, "_headers": {}, "_body": {"id": device, "co2": 612 + index}},
             }
         )
-    given.repository.put_loop_tasks(run["_id"], iterations)
+    given.store.runs.put_iteration_tasks(run["_id"], iterations)
     return run, loop_task, iterations
 
 

@@ -7,11 +7,11 @@ import json
 import logging
 
 import pytest
-from workflowsvc import service
-from workflowsvc.models.api import MAX_INPUT_BYTES, MAX_INPUT_DEPTH, MAX_NAME_LENGTH, MAX_TASKS
+from workflowsvc.limits import MAX_INPUT_BYTES, MAX_INPUT_DEPTH, MAX_NAME_LENGTH, MAX_TASKS
 
 from functions.start_workflow import app as start_workflow_app
-from tests.integration.events import SAMPLE_NAMESPACE, load_event
+from tests.support.dynamodb import before_request
+from tests.support.events import SAMPLE_NAMESPACE, load_event
 
 
 @pytest.fixture
@@ -101,11 +101,11 @@ def test_an_unexpected_error_is_a_generic_500_logged_with_the_request_id_and_nev
     event = load_event("start_workflow", body={"_workflowDefId": definition["_id"], "_inputParams": {}})
     token = event["headers"]["authorization"].removeprefix("Bearer ")
 
-    def broken(*args, **kwargs):
+    def broken(params):
         raise RuntimeError("storage exploded")
 
-    monkeypatch.setattr(service.WorkflowService, "start_run", broken)
-    response = start_workflow_app.lambda_handler(event, api.context)
+    with before_request("TransactWriteItems", broken):
+        response = start_workflow_app.lambda_handler(event, api.context)
 
     assert response["statusCode"] == 500
     body = json.loads(response["body"])

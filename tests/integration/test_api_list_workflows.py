@@ -1,6 +1,6 @@
 """Listing runs: GET /workflows with paging, filters, sorting and _nextToken.
 
-Runs with chosen creation times, update times and statuses are written through the repository in the
+Runs with chosen creation times, update times and statuses are written through the store in the
 Given steps; every assertion goes through the list handler.
 """
 
@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from workflowsvc import timestamps
 
-from tests.integration import given as data
-from tests.integration.checks import ids
-from tests.integration.events import SAMPLE_NAMESPACE, SAMPLE_OTHER_NAMESPACE, load_event
-from tests.integration.given import SEED_DEFINITION
+from tests.support import runs as data
+from tests.support.checks import ids
+from tests.support.events import SAMPLE_NAMESPACE, SAMPLE_OTHER_NAMESPACE, load_event
+from tests.support.runs import SEED_DEFINITION
 
 SECOND = 1_000_000_000
 MINUTE = 60 * SECOND
@@ -439,12 +439,13 @@ def test_a_second_key_breaks_ties_of_created_at(api, given):
         given.definition(named("alpha_import")),
         given.definition(named("bravo_import")),
     )
-    alpha, alpha_meta = data.run_in_status(alpha_definition, "QUEUED", created_ns=moment)
-    bravo, bravo_meta = data.run_in_status(bravo_definition, "QUEUED", created_ns=moment)
+    alpha_record = data.run_in_status(alpha_definition, "QUEUED", created_ns=moment)
+    bravo_record = data.run_in_status(bravo_definition, "QUEUED", created_ns=moment)
+    alpha, bravo = alpha_record.run, bravo_record.run
     if alpha["_id"] > bravo["_id"]:
         alpha["_id"], bravo["_id"] = bravo["_id"], alpha["_id"]
-    given.repository.create_run(alpha, alpha_meta)
-    given.repository.create_run(bravo, bravo_meta)
+    given.store.runs.create(alpha_record)
+    given.store.runs.create(bravo_record)
 
     # When
     name_ascending = api.list(sort='{"_createdAt": -1, "_name": 1}').body

@@ -8,15 +8,15 @@ import json
 import pytest
 from workflowsvc import timestamps
 
-from tests.integration.checks import is_timestamp, is_uuid4
-from tests.integration.events import (
+from tests.support.checks import is_timestamp, is_uuid4
+from tests.support.events import (
     SAMPLE_DEFINITION_ID,
     SAMPLE_NAMESPACE,
     SAMPLE_OTHER_NAMESPACE,
     SAMPLE_SUBJECT,
     load_event,
 )
-from tests.integration.given import DEVICE_SYNC_DEFINITION, DEVICE_SYNC_INPUT, SEED_INPUT
+from tests.support.runs import DEVICE_SYNC_DEFINITION, DEVICE_SYNC_INPUT, SEED_INPUT
 
 BOTH_NAMESPACES = f"{SAMPLE_NAMESPACE},{SAMPLE_OTHER_NAMESPACE}"
 

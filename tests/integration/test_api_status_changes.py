@@ -6,7 +6,7 @@
 | RETRIED    | FAILED, TIMED_OUT, TERMINATED | QUEUED              | QUEUED (completed ones stay)    |
 | TERMINATED | QUEUED, RUNNING, PAUSED       | TERMINATED          | TERMINATED                      |
 
-Runs are put into their source status through the repository (the API only starts QUEUED runs).
+Runs are put into their source status through the store (the API only starts QUEUED runs).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.checks import is_timestamp
-from tests.integration.events import SAMPLE_NAMESPACE, SAMPLE_OTHER_NAMESPACE, SAMPLE_RUN_ID, load_event
-from tests.integration.given import DEVICE_SYNC_DEFINITION, DEVICE_SYNC_INPUT, LOOP_DEFINITION
+from tests.support.checks import is_timestamp
+from tests.support.events import SAMPLE_NAMESPACE, SAMPLE_OTHER_NAMESPACE, SAMPLE_RUN_ID, load_event
+from tests.support.runs import DEVICE_SYNC_DEFINITION, DEVICE_SYNC_INPUT, LOOP_DEFINITION
 
 OPERATOR = "5e1b7c2a-operator-0f3a-9d4e-6b2c8a1f7e90"
 RUN_STATUSES = ["QUEUED", "RUNNING", "PAUSED", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED"]
@@ -133,8 +133,9 @@ def test_a_retry_requeues_what_did_not_finish_and_keeps_what_did(api, given, tas
     # Given a run that stopped after its first task completed, with an alert recorded
     before = given.run(device_sync, source, input_params=DEVICE_SYNC_INPUT)
     stored = given.stored(before["_id"])
-    alerted = dict(stored.run, _timeoutAlertedAt=stored.run["_updatedAt"])
-    given.repository.save_run(stored, alerted, stored.meta)
+    alerted = stored.clone()
+    alerted.run["_timeoutAlertedAt"] = stored.run["_updatedAt"]
+    given.store.runs.save(stored, alerted)
 
     # When
     reply = api.change_status(before["_id"], "RETRIED")
@@ -315,7 +316,7 @@ def test_a_retried_loop_over_runs_again_the_iterations_that_did_not_complete(api
         }
         for index, outcome in enumerate(outcomes)
     ]
-    given.repository.put_loop_tasks(run["_id"], iterations)
+    given.store.runs.put_iteration_tasks(run["_id"], iterations)
 
     # When
     reply = api.change_status(run["_id"], "RETRIED")

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from tests.integration.events import (
+from tests.support.events import (
     SAMPLE_DEFINITION_ID,
     SAMPLE_RUN_ID,
     SAMPLE_SUBJECT,

@@ -1,6 +1,6 @@
-"""Fixtures of the worker tests (what they build is in ``harness.py``).
+"""Fixtures of the worker tests (what they build is in ``tests/support/harness.py``).
 
-Autouse: the engine and service caches are cleared around each test; moto serves one request at a
+Autouse: a clock the test can move (``tests/support/clock.py``); moto serves one request at a
 time, as DynamoDB and SQS apply each atomically. (Every test, here as elsewhere, may only connect to
 loopback: ``tests/network_guard.py``.)
 """
@@ -13,21 +13,19 @@ from typing import Any
 
 import pytest
 from moto.core.botocore_stubber import BotocoreStubber
-from workflowsvc import engine, repository, service, task_queue
-from workflowsvc.repository import Repository
+from workflowsvc import service, task_queue
+from workflowsvc.execution import worker as worker_module
+from workflowsvc.store import Store, dynamo
 
 from localrun import aws_resources
-from tests.worker.harness import Api, Sweeper, Target, Worker, WriteCounter
+from tests.support.clock import ShiftedClock
+from tests.support.harness import Api, Sweeper, Target, Worker, WriteCounter
 
 
 @pytest.fixture(autouse=True)
-def fresh_engine_and_service() -> Iterator[None]:
-    """Both keep the settings and clients they were built with: build them anew for each test."""
-    service.get_service.cache_clear()
-    engine.get_engine.cache_clear()
-    yield
-    service.get_service.cache_clear()
-    engine.get_engine.cache_clear()
+def clock(clock: ShiftedClock) -> ShiftedClock:
+    """Every worker test's parts read a clock the test can move, installed before any part is built."""
+    return clock
 
 
 @pytest.fixture(autouse=True)
@@ -51,17 +49,17 @@ def api(aws_stack: aws_resources.Resources) -> Api:
 
 
 @pytest.fixture
-def repo(table_name: str) -> Repository:
-    return Repository(table_name)
+def store(table_name: str) -> Store:
+    return Store.for_table(table_name)
 
 
 @pytest.fixture
 def worker(aws_stack: aws_resources.Resources, sqs_client: Any) -> Worker:
     # The clients and the engine are made here, before any thread starts: boto3 does not make them safely
     # from two threads at once.
-    engine.get_engine()
-    service.get_service()
-    repository.dynamodb_client()
+    worker_module.get_worker()
+    service.get_context()
+    dynamo.dynamodb_client()
     task_queue.sqs_client()
     return Worker(sqs_client, aws_stack["TaskQueue"], aws_stack.arn("TaskQueue"))
 
@@ -82,7 +80,7 @@ def target() -> Iterator[Target]:
 def dynamodb_writes(aws_stack: aws_resources.Resources) -> Iterator[WriteCounter]:
     """Counts the write requests of the service's DynamoDB client, between ``start()`` and ``stop()``."""
     counter = WriteCounter()
-    client = repository.dynamodb_client()
+    client = dynamo.dynamodb_client()
     counter.register(client)
     yield counter
     counter.unregister(client)

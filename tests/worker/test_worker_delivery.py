@@ -7,9 +7,9 @@ import hashlib
 import json
 from typing import Any
 
-from workflowsvc.repository import Repository
+from workflowsvc.store import Store
 
-from tests.worker.harness import Api, Target, Worker, load_event, task_named
+from tests.support.harness import Api, Target, Worker, load_event, task_named
 
 
 def chain(base_path: str = "") -> dict[str, Any]:
@@ -122,17 +122,17 @@ def test_the_same_message_twice_in_one_batch_runs_its_step_once(
 
 
 def test_a_step_message_for_a_paused_run_does_nothing(
-    api: Api, worker: Worker, target: Target, repo: Repository
+    api: Api, worker: Worker, target: Target, store: Store
 ) -> None:
     # Given a paused run, and the sample message naming its current step
     program(target)
     run = api.start_run(chain(), {"base": target.base_url})
     paused = api.set_status(run["_id"], "PAUSED")
     worker.discard_all()
-    stored = repo.get_run(run["_id"], consistent=True)
+    stored = store.runs.get(run["_id"], consistent=True)
     assert stored is not None
     event = sample_step_event(
-        "sqs_step_message_paused_run", worker, run["_id"], stored.meta["step"], run["_tasks"][0]["_id"]
+        "sqs_step_message_paused_run", worker, run["_id"], stored.state.step, run["_tasks"][0]["_id"]
     )
 
     # When the worker gets it

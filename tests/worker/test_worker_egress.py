@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.network_guard import NonLoopbackConnect, is_loopback
-from tests.worker.harness import Api, Target, Worker, task_named
+from tests.support.harness import Api, Target, Worker, task_named
 
 METADATA_HOST = "metadata.internal.example"  # resolved by this test only, to the metadata address
 

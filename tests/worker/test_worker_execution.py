@@ -6,7 +6,7 @@ from typing import Any
 
 from workflowsvc import timestamps
 
-from tests.worker.harness import Api, Target, Worker, task_named
+from tests.support.harness import Api, Target, Worker, task_named
 
 
 def one_task_definition() -> dict[str, Any]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-from workflowsvc.repository import Repository
+from workflowsvc.store import keys
 
-from tests.worker.harness import Api, Target, Worker, task_named
+from tests.support.dynamodb import RequestLog
+from tests.support.harness import Api, Target, Worker, task_named
 
 
 def loop_definition(nested: list[dict[str, Any]], *, then_notify: bool = False) -> dict[str, Any]:
@@ -332,38 +332,40 @@ def test_a_loop_terminated_while_an_iteration_is_in_flight_stops_there(
 
 
 def test_a_finished_loop_is_read_back_only_for_the_inputs_that_name_it(
-    api: Api, worker: Worker, target: Target, monkeypatch: pytest.MonkeyPatch
+    api: Api, worker: Worker, target: Target
 ) -> None:
     # Given runs whose task after a LOOP_OVER ignores it, or sends the loop's output on
-    reads: list[str] = []  # the worker's reads of a loop's iterations (GET's own view reads are not)
-    real_get_loop_tasks = Repository.get_loop_tasks
+    requests = RequestLog()
 
-    def counted(self: Repository, run_id: str, **options: Any) -> list[dict[str, Any]]:
-        if options.get("loop_task_id") is not None:
-            reads.append(options["loop_task_id"])
-        return real_get_loop_tasks(self, run_id, **options)
+    def reads() -> list[str]:
+        """The worker's reads of one loop's iterations (GET's own view reads all of a run's, not one's)."""
+        prefixes = [
+            query["ExpressionAttributeValues"].get(":prefix", {}).get("S") for query in requests.of("Query")
+        ]
+        return [prefix for prefix in prefixes if prefix and prefix != keys.iteration_prefix()]
 
-    monkeypatch.setattr(Repository, "get_loop_tasks", counted)
     for device in ("d-1", "d-2"):
         target.reply(f"/devices/{device}", {"synced": device})
     target.reply("/notify", {"ok": True})
     inputs = {"base": target.base_url, "devices": ["d-1", "d-2"]}
 
     # When the worker runs a loop followed by a task that does not name it
-    ignoring = api.start_run(loop_definition([SYNC], then_notify=True), inputs)
-    worker.drain()
+    with requests.recording():
+        ignoring = api.start_run(loop_definition([SYNC], then_notify=True), inputs)
+        worker.drain()
 
     # Then the loop's iterations were never read back
     assert api.get(ignoring["_id"])["_status"] == "COMPLETED"
-    assert reads == []
+    assert reads() == []
 
     # When the task after the loop sends the loop's output on
     definition = loop_definition([SYNC], then_notify=True)
     definition["_tasks"][1]["_inputParams"]["_body"] = "${tasks.each_device._output[*]._body}"
-    naming = api.start_run(definition, inputs)
-    worker.drain()
+    with requests.recording():
+        naming = api.start_run(definition, inputs)
+        worker.drain()
 
     # Then the iterations were read once, for that task, and it received their outputs
     assert api.get(naming["_id"])["_status"] == "COMPLETED"
-    assert len(reads) == 1
+    assert len(reads()) == 1
     assert target.received("/notify")[-1].json == [{"synced": "d-1"}, {"synced": "d-2"}]

@@ -2,45 +2,54 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from workflowsvc import engine, runs
-from workflowsvc.engine import Engine
+from workflowsvc import runs
+from workflowsvc.execution import timing
+from workflowsvc.store import keys
 
-from tests.worker.harness import Api, Sweeper, Target, Worker, task_named, wait_for
+from tests.support.clock import ShiftedClock
+from tests.support.dynamodb import before_request
+from tests.support.harness import Api, Sweeper, Target, Worker, task_named
 
 
 class WorkerDied(Exception):
     """The worker's process ended between the call and the write of its result."""
 
 
+def _run_id(params: dict[str, Any]) -> str:
+    item = params["TransactItems"][0]["Put"]["Item"] if "TransactItems" in params else params["Item"]
+    return keys.run_id_of(item["pk"]["S"])
+
+
 @pytest.fixture
-def worker_dies_once_before_recording(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The next attempt's result is never written, as if the worker died right after its call."""
+def worker_dies_once_before_recording(target: Target) -> Iterator[list[str]]:
+    """The first result of an attempt is never written, as if the worker died right after its call: the
+    first write of a run once the target has been called fails."""
     deaths: list[str] = []
-    real_record = Engine._record
 
-    def record(self: Engine, run_id: str, *args: Any, **kwargs: Any) -> None:
-        if not deaths:
-            deaths.append(run_id)
+    def die(params: dict[str, Any]) -> None:
+        if not deaths and target.calls() > 0:
+            deaths.append(_run_id(params))
             raise WorkerDied("the worker's process ended before it recorded the result")
-        real_record(self, run_id, *args, **kwargs)
 
-    monkeypatch.setattr(Engine, "_record", record)
-    return deaths
-
-
-@pytest.fixture
-def short_lease(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An attempt is presumed lost as soon as its task's own timeout has passed."""
-    monkeypatch.setattr(engine, "LEASE_MARGIN_NS", 0)
+    with before_request("TransactWriteItems", die), before_request("PutItem", die):
+        yield deaths
 
 
-def definition(retry_count: int, task_timeout_seconds: int = 1) -> dict[str, Any]:
+def past_the_lease(clock: ShiftedClock, task_timeout_seconds: float) -> None:
+    """Move the clock past the lease of an attempt of a task with that timeout."""
+    clock.advance(task_timeout_seconds + timing.LEASE_MARGIN_NS / runs.NS + 1)
+
+
+def definition(
+    retry_count: int, task_timeout_seconds: int = 1, run_timeout_seconds: int = 3600
+) -> dict[str, Any]:
     return {
         "_name": "device_sync",
-        "_timeoutSeconds": 60,
+        "_timeoutSeconds": 3600,
         "_tasks": [
             {
                 "_name": "fetch_devices",
@@ -67,8 +76,8 @@ def test_an_attempt_lost_with_its_worker_is_retried_by_the_sweeper_once_its_leas
     worker: Worker,
     target: Target,
     sweeper: Sweeper,
+    clock: ShiftedClock,
     worker_dies_once_before_recording: list[str],
-    short_lease: None,
 ) -> None:
     # Given a task with a retry and a 2 s timeout, whose worker made the call and died before
     # recording its result
@@ -93,7 +102,8 @@ def test_an_attempt_lost_with_its_worker_is_retried_by_the_sweeper_once_its_leas
     assert sweeper.run() == 0
 
     # When the lease passes and the sweeper runs
-    wait_for(lambda: sweeper.run() == 1, timeout=5, what="the sweeper to give up on the lost attempt")
+    past_the_lease(clock, 2)
+    assert sweeper.run() == 1
 
     # Then the attempt counts as failed, the task is retried, and the run completes
     retrying = task_named(api.get(run["_id"]), "fetch_devices")
@@ -114,8 +124,8 @@ def test_an_attempt_lost_with_its_worker_fails_the_task_when_no_retry_is_left(
     worker: Worker,
     target: Target,
     sweeper: Sweeper,
+    clock: ShiftedClock,
     worker_dies_once_before_recording: list[str],
-    short_lease: None,
 ) -> None:
     # Given a task without retries, whose worker made the call and died before recording its result
     target.reply("/devices", {"devices": ["d-1"]})
@@ -124,7 +134,8 @@ def test_an_attempt_lost_with_its_worker_fails_the_task_when_no_retry_is_left(
     worker.step(allow_failures=True)
 
     # When the lease passes and the sweeper runs
-    wait_for(lambda: sweeper.run() == 1, timeout=5, what="the sweeper to give up on the lost attempt")
+    past_the_lease(clock, 1)
+    assert sweeper.run() == 1
     worker.drain()
 
     # Then the task failed with an error that says what happened, and the run failed
@@ -139,10 +150,9 @@ def test_an_attempt_lost_with_its_worker_fails_the_task_when_no_retry_is_left(
 
 
 def test_a_lost_message_is_sent_again_by_the_sweeper(
-    api: Api, worker: Worker, target: Target, sweeper: Sweeper, monkeypatch: pytest.MonkeyPatch
+    api: Api, worker: Worker, target: Target, sweeper: Sweeper, clock: ShiftedClock
 ) -> None:
-    # Given a run whose first message was lost, and a re-drive after 1 s instead of minutes
-    monkeypatch.setattr(runs, "REDRIVE_AFTER_NS", runs.NS)
+    # Given a run whose first message was lost
     target.reply("/devices", {"devices": ["d-1"]})
     target.reply("/notify", {"ok": True})
     run = api.start_run(definition(retry_count=0), {"base": target.base_url})
@@ -150,7 +160,8 @@ def test_a_lost_message_is_sent_again_by_the_sweeper(
 
     # When the sweeper runs before and after the re-drive time
     assert sweeper.run() == 0
-    wait_for(lambda: sweeper.run() == 1, timeout=5, what="the sweeper to re-send the lost message")
+    clock.advance(runs.REDRIVE_AFTER_NS / runs.NS)
+    assert sweeper.run() == 1
 
     # Then the step's message is on the queue again, and the run completes, each task called once
     assert [body["runId"] for body in worker.bodies()] == [run["_id"]]
@@ -161,10 +172,9 @@ def test_a_lost_message_is_sent_again_by_the_sweeper(
 
 
 def test_a_message_lost_between_two_tasks_is_sent_again_by_the_sweeper(
-    api: Api, worker: Worker, target: Target, sweeper: Sweeper, monkeypatch: pytest.MonkeyPatch
+    api: Api, worker: Worker, target: Target, sweeper: Sweeper, clock: ShiftedClock
 ) -> None:
     # Given a run whose first task completed and whose next message was lost
-    monkeypatch.setattr(runs, "REDRIVE_AFTER_NS", 300_000_000)
     target.reply("/devices", {"devices": ["d-1"]})
     target.reply("/notify", {"ok": True})
     run = api.start_run(definition(retry_count=0), {"base": target.base_url})
@@ -172,7 +182,8 @@ def test_a_message_lost_between_two_tasks_is_sent_again_by_the_sweeper(
     assert worker.discard_all() == 1
 
     # When the re-drive time passes and the sweeper runs
-    wait_for(lambda: sweeper.run() == 1, timeout=5, what="the sweeper to re-send the lost message")
+    clock.advance(runs.REDRIVE_AFTER_NS / runs.NS)
+    assert sweeper.run() == 1
     worker.drain()
 
     # Then the run completes without calling the first task again

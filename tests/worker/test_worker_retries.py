@@ -7,9 +7,9 @@ import time
 from typing import Any
 
 import pytest
-from workflowsvc import engine
+from workflowsvc.execution import timing
 
-from tests.worker.harness import Api, Target, Worker, task_named
+from tests.support.harness import Api, Target, Worker, task_named
 
 
 def flaky_definition(retry_count: int, retry_delay_seconds: int = 0, **policy: Any) -> dict[str, Any]:
@@ -122,7 +122,7 @@ def test_exponential_backoff_grows_with_each_attempt_within_its_jitter_bounds(de
 
     # When delays are drawn for attempts 1 to 5
     samples = {
-        attempt: [engine.retry_delay_seconds(task, attempt) for _ in range(200)] for attempt in range(1, 6)
+        attempt: [timing.retry_delay_seconds(task, attempt) for _ in range(200)] for attempt in range(1, 6)
     }
 
     # Then each lies within [half, all] of delay x 2^(attempt-1), and they grow attempt after attempt
@@ -137,10 +137,43 @@ def test_exponential_backoff_grows_with_each_attempt_within_its_jitter_bounds(de
 
 
 def test_fixed_backoff_waits_the_same_delay_each_time_and_defaults_to_one_second() -> None:
-    assert [engine.retry_delay_seconds({"_retryDelaySeconds": 3}, attempt) for attempt in (1, 2, 5)] == [
+    assert [timing.retry_delay_seconds({"_retryDelaySeconds": 3}, attempt) for attempt in (1, 2, 5)] == [
         3,
         3,
         3,
     ]
-    assert [engine.retry_delay_seconds({"_backoff": "FIXED"}, attempt) for attempt in (1, 4)] == [1, 1]
-    assert engine.retry_delay_seconds({"_retryDelaySeconds": 0, "_backoff": "EXPONENTIAL"}, 3) == 0
+    assert [timing.retry_delay_seconds({"_backoff": "FIXED"}, attempt) for attempt in (1, 4)] == [1, 1]
+    assert timing.retry_delay_seconds({"_retryDelaySeconds": 0, "_backoff": "EXPONENTIAL"}, 3) == 0
+
+
+@pytest.mark.parametrize(
+    ("inputs", "error"),
+    [
+        # an expression that cannot be evaluated: JMESPath's length() of a number
+        ({"_url": "${workflow._inputParams.base}/v2/devices", "_body": "${length(`3`)}"}, "length"),
+        # an input the call cannot be made with
+        ({"_url": "${workflow._inputParams.base}/v2/devices", "_method": "FETCH"}, "_method"),
+        ({"_url": "${workflow._inputParams.missing}"}, "_url is missing"),
+    ],
+    ids=["expression", "method", "no-url"],
+)
+def test_a_failure_no_retry_can_help_is_not_retried(
+    api: Api, worker: Worker, target: Target, inputs: dict[str, Any], error: str
+) -> None:
+    # Given a task with three retries whose inputs fail the same way on every attempt
+    target.reply("/v2/devices", {"devices": []})
+    definition = flaky_definition(retry_count=3)
+    definition["_tasks"][0]["_inputParams"] = inputs
+    run = api.start_run(definition, {"base": target.base_url})
+
+    # When the worker runs it
+    worker.drain()
+
+    # Then the task failed on its first attempt, saying why, without calling anything or retrying
+    finished = api.get(run["_id"])
+    assert finished["_status"] == "FAILED"
+    task = task_named(finished, "fetch_devices")
+    assert task["_status"] == "FAILED"
+    assert task["_attempts"] == 1
+    assert error in task["_error"]
+    assert target.calls() == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.worker.harness import Api, Target, Worker, task_named
+from tests.support.harness import Api, Target, Worker, task_named
 
 
 def three_steps(timeout_seconds: int = 60) -> dict[str, Any]:

@@ -6,10 +6,11 @@ import time
 from typing import Any
 
 import pytest
-from workflowsvc import engine, runs, timestamps
-from workflowsvc.repository import Repository
+from workflowsvc import runs, timestamps
+from workflowsvc.execution import timing
 
-from tests.worker.harness import Api, Sweeper, Target, Worker, task_named, wait_for
+from tests.support.clock import ShiftedClock
+from tests.support.harness import Api, Sweeper, Target, Worker, task_named, wait_for
 
 
 def definition(timeout_seconds: int, policy: str | None = "TIME_OUT_WF") -> dict[str, Any]:
@@ -112,14 +113,12 @@ def test_the_sweeper_alerts_an_alert_only_run_still_running_past_its_deadline(
 
 
 def test_the_sweeper_times_out_a_queued_run_whose_deadline_passed_while_no_worker_ran(
-    api: Api, worker: Worker, target: Target, sweeper: Sweeper, repo: Repository
+    api: Api, worker: Worker, target: Target, sweeper: Sweeper, clock: ShiftedClock
 ) -> None:
     # Given a QUEUED run whose deadline has passed (no worker took its message)
     target.reply("/slow", {"devices": []})
     run = api.start_run(definition(3600), {"base": target.base_url})
-    stored = repo.get_run(run["_id"], consistent=True)
-    assert stored is not None
-    repo.save_run(stored, stored.run, dict(stored.meta, deadlineNs=timestamps.now_ns() - runs.NS))
+    clock.advance(3600 + 1)
 
     # When the sweeper runs
     handled = sweeper.run()
@@ -177,7 +176,7 @@ def test_the_sweeper_leaves_an_attempt_alone_while_its_call_may_still_answer(
     api: Api, worker: Worker, target: Target, sweeper: Sweeper, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given no lease margin, and a task with a 3 s timeout whose call is in flight
-    monkeypatch.setattr(engine, "LEASE_MARGIN_NS", 0)
+    monkeypatch.setattr(timing, "LEASE_MARGIN_NS", 0)
     gate = target.gate("/slow", body={"devices": ["d-1"]})
     run = api.start_run(
         {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.worker.harness import Api, Target, Worker, WriteCounter
+from tests.support.harness import Api, Target, Worker, WriteCounter
 
 
 def test_one_attempt_of_a_one_task_run_costs_two_write_requests(

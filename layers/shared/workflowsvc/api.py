@@ -39,8 +39,9 @@ from workflowsvc.errors import (
     WorkflowError,
 )
 from workflowsvc.identity import MAX_NAMESPACES_PER_REQUEST, Caller, caller_from_claims, parse_nsfilter
-from workflowsvc.models.api import MAX_BODY_BYTES, ErrorBody, RunStatus
-from workflowsvc.runs import MAX_PAGE_SIZE
+from workflowsvc.limits import MAX_BODY_BYTES
+from workflowsvc.models.api import ErrorBody, RunStatus
+from workflowsvc.queries import MAX_PAGE_SIZE
 
 BASE_PATH = "/workflowsvc/api/v1"
 

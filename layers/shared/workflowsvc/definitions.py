@@ -3,39 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from workflowsvc import expressions, timestamps
 from workflowsvc.errors import BadRequest
 from workflowsvc.models.api import TaskDefinition, WorkflowDefinitionRequest
+from workflowsvc.tasks import task_type
+from workflowsvc.tasks.base import DefinedTask, definition_error
 
 
-def _check_tasks(tasks: list[TaskDefinition], path: str, *, nested: bool) -> None:
+def _check_tasks(tasks: Sequence[DefinedTask], path: str, inside: str | None) -> None:
+    """Names unique within the list, and each task as its type wants it (nested tasks included)."""
     seen: set[str] = set()
     for index, task in enumerate(tasks):
         where = f"{path}[{index}]"
         if task.name in seen:
-            raise BadRequest(
-                f"{where}._name: {task.name!r} is used twice; task names must be unique",
-                code="INVALID_DEFINITION",
-            )
+            raise definition_error(f"{where}._name: {task.name!r} is used twice; task names must be unique")
         seen.add(task.name)
-        if task.type == "LOOP_OVER":
-            if nested:
-                raise BadRequest(
-                    f"{where}._type: a LOOP_OVER task cannot be nested in another LOOP_OVER",
-                    code="INVALID_DEFINITION",
-                )
-            if not task.tasks:
-                raise BadRequest(
-                    f"{where}._tasks: a LOOP_OVER task needs the tasks to run per item",
-                    code="INVALID_DEFINITION",
-                )
-            _check_tasks(task.tasks, f"{where}._tasks", nested=True)
-        elif task.tasks is not None:
-            raise BadRequest(
-                f"{where}._tasks: only a LOOP_OVER task has nested tasks", code="INVALID_DEFINITION"
-            )
+        task_type(task.type).check(task, where, inside, _check_tasks)
 
 
 def _check_expressions(request: WorkflowDefinitionRequest) -> None:
@@ -58,11 +44,11 @@ def _check_expressions(request: WorkflowDefinitionRequest) -> None:
 
 
 def new_definition(
-    request: WorkflowDefinitionRequest, namespaces: tuple[str, ...], subject: str
+    request: WorkflowDefinitionRequest, namespaces: tuple[str, ...], subject: str, now_ns: int
 ) -> dict[str, Any]:
-    _check_tasks(request.tasks, "_tasks", nested=False)
+    _check_tasks(request.tasks, "_tasks", None)
     _check_expressions(request)
-    created_at = timestamps.now()
+    created_at = timestamps.format_ns(now_ns)
     body = request.model_dump(by_alias=True, exclude_none=True)
     definition = {
         "_id": str(uuid.uuid4()),

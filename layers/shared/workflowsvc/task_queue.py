@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import boto3
 
+from workflowsvc.config import get_settings, once_per_process
 from workflowsvc.models.messages import StepMessage
 
 MAX_DELAY_SECONDS = 900  # SQS's limit; longer waits are left to the sweeper
 
 
-@lru_cache(maxsize=1)
+@once_per_process
 def sqs_client() -> Any:
     return boto3.client("sqs")
-
-
-def reset_clients() -> None:
-    sqs_client.cache_clear()
 
 
 class TaskQueue:
@@ -37,3 +33,8 @@ class TaskQueue:
             MessageBody=message.model_dump_json(by_alias=True, exclude_none=True),
             DelaySeconds=max(0, min(int(delay_seconds), MAX_DELAY_SECONDS)),
         )
+
+
+@once_per_process
+def get_task_queue() -> TaskQueue:
+    return TaskQueue(get_settings().task_queue_url)

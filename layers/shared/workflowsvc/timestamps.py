@@ -1,6 +1,8 @@
-"""RFC 3339 UTC timestamps with nanoseconds (``2026-02-24T02:32:22.148605220Z``).
+"""RFC 3339 UTC timestamps with nanoseconds (``2026-02-24T02:32:22.148605220Z``), and the clock.
 
-They sort correctly as strings, which is what the namespace index relies on.
+Timestamps sort correctly as strings, which is what the namespace index relies on. The rules of runs
+never read the time themselves: the drivers read a ``Clock`` and pass the time in, so a test can hand
+them a clock of its own.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import calendar
 import re
 import time
 from datetime import datetime
+from typing import Protocol
 
 from workflowsvc.errors import BadRequest
 
@@ -23,8 +26,35 @@ _EARLIEST_NS = calendar.timegm((1, 1, 1, 0, 0, 0)) * _NS_PER_S
 _LATEST_NS = (calendar.timegm((9999, 12, 31, 23, 59, 59)) + 1) * _NS_PER_S - 1
 
 
+class Clock(Protocol):
+    def now_ns(self) -> int:
+        """Nanoseconds since the epoch."""
+        ...
+
+
+class SystemClock:
+    def now_ns(self) -> int:
+        return time.time_ns()
+
+
+SYSTEM_CLOCK = SystemClock()
+_clock: Clock = SYSTEM_CLOCK
+
+
+def clock() -> Clock:
+    """The clock the service's parts are built with: the system's, unless ``use_clock`` installed another."""
+    return _clock
+
+
+def use_clock(replacement: Clock) -> Clock:
+    """Install ``replacement`` for the parts built from now on; answers the clock it replaces."""
+    global _clock
+    previous, _clock = _clock, replacement
+    return previous
+
+
 def now_ns() -> int:
-    return time.time_ns()
+    return _clock.now_ns()
 
 
 def format_ns(epoch_ns: int) -> str:

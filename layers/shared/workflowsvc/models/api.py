@@ -9,25 +9,25 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
 
-# Limits, documented in the README; each is a 400 naming the field when exceeded.
-MAX_NAME_LENGTH = 128
-MAX_TASKS = 50
-MAX_RETRY_COUNT = 10
-MAX_RETRY_DELAY_SECONDS = 3600
-MAX_TASK_TIMEOUT_SECONDS = 100  # the worker function's timeout (150 s) leaves room to record
-MAX_RUN_TIMEOUT_SECONDS = 30 * 24 * 3600
-MAX_BODY_BYTES = 256 * 1024
-MAX_INPUT_DEPTH = 10
-MAX_INPUT_BYTES = 128 * 1024
+from workflowsvc.limits import (
+    MAX_INPUT_BYTES,
+    MAX_INPUT_DEPTH,
+    MAX_NAME_LENGTH,
+    MAX_RETRY_COUNT,
+    MAX_RETRY_DELAY_SECONDS,
+    MAX_RUN_TIMEOUT_SECONDS,
+    MAX_TASK_TIMEOUT_SECONDS,
+    MAX_TASKS,
+)
+from workflowsvc.tasks import TASK_TYPE_NAMES, TASK_TYPES
 
 RunStatus = Literal["QUEUED", "RUNNING", "PAUSED", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED"]
 TaskStatus = Literal[
     "QUEUED", "RUNNING", "PAUSED", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED", "SKIPPED"
 ]
 RequestedStatus = Literal["PAUSED", "RESUMED", "RETRIED", "TERMINATED"]
-TaskType = Literal["REST_CONNECTOR", "LOOP_OVER"]
 TimeoutPolicy = Literal["TIME_OUT_WF", "ALERT_ONLY"]
 Backoff = Literal["FIXED", "EXPONENTIAL"]
 
@@ -83,39 +83,35 @@ class _Model(BaseModel):
 
 
 def _task_definition_schema(schema: dict[str, Any]) -> None:
-    """The documented shape of a task: what ``definitions`` checks beyond this model, said in the schema.
+    """The documented shape of a task: one schema per task type, as each type says (``workflowsvc.tasks``).
 
-    A REST_CONNECTOR task has no ``_tasks``; a LOOP_OVER task has one or more, and those are REST_CONNECTOR
-    tasks (loops do not nest). Validation is unchanged: the model reads both kinds, ``definitions`` refuses
-    what this schema excludes, with a 400 naming the task. (That task names are unique within their list
-    is the one rule a JSON schema cannot express.)
+    Validation is unchanged: the model reads every kind, and each type refuses what its schema excludes
+    with a 400 naming the task. (That task names are unique within their list is the one rule a JSON
+    schema cannot express.)
     """
     common = {name: value for name, value in schema["properties"].items() if name not in ("_type", "_tasks")}
 
-    def kind(task_type: str, tasks: dict[str, Any], required: list[str]) -> dict[str, Any]:
-        return {
-            "type": "object",
-            "title": f"{task_type} task",
-            "properties": {**common, "_type": {"const": task_type}, "_tasks": tasks},
-            "required": required,
-            "additionalProperties": False,
-        }
+    def kinds(inside: str | None) -> list[dict[str, Any]]:
+        return [
+            task_type.schema(common, kinds)
+            for name, task_type in TASK_TYPES.items()
+            if inside is None or name != inside  # a type is never nested in itself
+        ]
 
-    rest_connector = kind("REST_CONNECTOR", {"type": "null"}, ["_name", "_type"])
-    loop_over = kind(
-        "LOOP_OVER",
-        {
-            "type": "array",
-            "items": rest_connector,
-            "minItems": 1,
-            "maxItems": MAX_TASKS,
-            "description": "The tasks run once per item of _inputParams._items: REST_CONNECTOR tasks.",
-        },
-        ["_name", "_type", "_tasks"],
-    )
     title = schema.get("title", "TaskDefinition")
     schema.clear()
-    schema.update({"title": title, "oneOf": [rest_connector, loop_over]})
+    schema.update({"title": title, "oneOf": kinds(None)})
+
+
+def _known_task_type(value: str) -> str:
+    if value not in TASK_TYPES:
+        raise ValueError(f"unknown task type {value!r} (one of {', '.join(TASK_TYPE_NAMES)})")
+    return value
+
+
+TaskTypeName = Annotated[
+    str, AfterValidator(_known_task_type), WithJsonSchema({"type": "string", "enum": list(TASK_TYPE_NAMES)})
+]
 
 
 class TaskDefinition(_Model):
@@ -126,7 +122,7 @@ class TaskDefinition(_Model):
     name: Name = Field(
         alias="_name", description="Unique within the definition; how expressions name the task."
     )
-    type: TaskType = Field(alias="_type")
+    type: TaskTypeName = Field(alias="_type")
     description: Annotated[str, Field(max_length=1024)] | None = Field(default=None, alias="_description")
     input_params: Inputs | None = Field(
         default=None,
@@ -138,7 +134,7 @@ class TaskDefinition(_Model):
     backoff: Backoff | None = Field(default=None, alias="_backoff")
     timeout_seconds: TaskTimeoutSeconds | None = Field(default=None, alias="_timeoutSeconds")
     tasks: Annotated[list[TaskDefinition], Field(min_length=1, max_length=MAX_TASKS)] | None = Field(
-        default=None, alias="_tasks", description="LOOP_OVER only: the tasks run once per item."
+        default=None, alias="_tasks", description="Nested tasks, for the types that have them."
     )
 
 
@@ -174,7 +170,7 @@ class Task(_Open):
     id: str = Field(alias="_id")
     name: str = Field(alias="_name")
     sequenceno: int = Field(alias="_sequenceno")
-    type: TaskType = Field(alias="_type")
+    type: TaskTypeName = Field(alias="_type")
     status: TaskStatus = Field(alias="_status")
     attempts: int | None = Field(default=None, alias="_attempts")
     started_at: str | None = Field(default=None, alias="_startedAt")

@@ -2,8 +2,8 @@
 
 Runs are built with the service's own ``runs.new_run`` and then moved to the status a test needs, the way
 the worker would have left them (completed tasks carry their output, a failed task its error, the tasks
-after a failure are SKIPPED...). Tests write them through ``workflowsvc.repository.Repository`` and then
-look at them only through the handlers.
+after a failure are SKIPPED...). Tests write them through the store (``workflowsvc.store``) and then look
+at them only through the handlers.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import copy
 from typing import Any
 
 from workflowsvc import runs, timestamps
+from workflowsvc.models.run import RunRecord
 
-from tests.integration.events import SAMPLE_NAMESPACE, SAMPLE_SUBJECT
+from tests.support.events import SAMPLE_NAMESPACE, SAMPLE_SUBJECT
 
 NS = 1_000_000_000
 
@@ -120,25 +121,24 @@ def run_in_status(
     input_params: dict[str, Any] | None = None,
     paused_from: str = "RUNNING",
     in_flight: bool = False,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> RunRecord:
     """A run of ``definition`` as the worker would leave it in ``status``, and its execution state.
 
     The current task is the second one (the only one for a one-task definition): the tasks before it are
     COMPLETED with their output. RUNNING runs have the current task QUEUED between two steps, or RUNNING
     when ``in_flight`` (a worker holds it); a PAUSED run was paused from ``paused_from``.
     """
-    run, meta = runs.new_run(
+    created_ns = created_ns if created_ns is not None else timestamps.now_ns() - 600 * NS
+    updated_ns = updated_ns if updated_ns is not None else created_ns + (7 * NS if status != "QUEUED" else 0)
+    record = runs.new_run(
         copy.deepcopy(definition),
         copy.deepcopy(input_params if input_params is not None else SEED_INPUT),
         namespaces,
         subject,
+        created_ns,
     )
-    created_ns = created_ns if created_ns is not None else timestamps.now_ns() - 600 * NS
-    updated_ns = updated_ns if updated_ns is not None else created_ns + (7 * NS if status != "QUEUED" else 0)
-    run["_createdAt"], run["_updatedAt"] = ts(created_ns), ts(updated_ns)
-    meta["scheduledNs"] = created_ns
-    timeout = run.get("_timeoutSeconds")
-    meta["deadlineNs"] = created_ns + timeout * NS if timeout else None
+    run, state = record.run, record.state
+    run["_updatedAt"] = ts(updated_ns)
     tasks = run["_tasks"]
     current = min(1, len(tasks) - 1)
 
@@ -165,13 +165,12 @@ def run_in_status(
             complete(index)
         task = tasks[current]
         later = tasks[current + 1 :]
-        meta["step"] = current + 1
+        state.step = current + 1
         if status == "RUNNING":
             if in_flight:
                 task.update({"_status": "RUNNING", "_attempts": 1, "_startedAt": ts(updated_ns)})
-                meta.update(
-                    {"claimed": True, "inFlightTaskId": task["_id"], "leaseNs": updated_ns + 120 * NS}
-                )
+                state.claimed, state.in_flight_task_id = True, task["_id"]
+                state.lease_ns = updated_ns + 120 * NS
         elif status == "PAUSED":
             if paused_from == "QUEUED":
                 for index in range(current):
@@ -181,10 +180,10 @@ def run_in_status(
                 later = [task, *later]
             for item in later:
                 item["_status"] = "PAUSED"
-            meta["pausedFrom"] = paused_from
-            if meta["deadlineNs"] is not None:
-                meta["remainingNs"] = max(meta["deadlineNs"] - updated_ns, 0)
-                meta["deadlineNs"] = None
+            state.paused_from = paused_from
+            if state.deadline_ns is not None:
+                state.remaining_ns = max(state.deadline_ns - updated_ns, 0)
+                state.deadline_ns = None
         elif status in ("FAILED", "TIMED_OUT"):
             task.update(
                 {
@@ -198,12 +197,12 @@ def run_in_status(
             for item in later:
                 item["_status"] = "SKIPPED"
             run["_error"] = f"task {task['_name']!r}: {_ERRORS[status]}"
-            meta["deadlineNs"] = None
+            state.deadline_ns = None
         elif status == "TERMINATED":
             for item in [task, *later]:
                 item.update({"_status": "TERMINATED", "_endedAt": ts(updated_ns)})
-            meta["deadlineNs"] = None
+            state.deadline_ns = None
         else:
             raise ValueError(f"not a run status: {status}")
     run["_status"] = status
-    return run, meta
+    return record

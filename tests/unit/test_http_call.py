@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from workflowsvc.config import Settings
 from workflowsvc.egress import EgressPolicy
-from workflowsvc.rest_connector import MAX_BODY_BYTES, RestCallFailed, call
+from workflowsvc.http_call import MAX_BODY_BYTES, RestCallFailed, call
 
 if TYPE_CHECKING:
     from tests.unit.conftest import FakeDns

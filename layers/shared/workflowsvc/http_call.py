@@ -1,4 +1,4 @@
-"""The HTTP call of a REST_CONNECTOR task.
+"""The HTTP call a REST_CONNECTOR task makes.
 
 Inputs (already expression-resolved): ``_url`` (required), ``_method`` (default GET), ``_headers``,
 ``_body`` (a string is sent as it is; any other JSON value as JSON with ``Content-Type:
@@ -56,14 +56,28 @@ class RestCallFailed(Exception):
 
     ``output`` is the task output when an answer came back (a non-2xx status), None when there was
     no answer (refused, unreachable, timed out, too large); ``timed_out`` is True when the call ran
-    out of time.
+    out of time; ``permanent`` when the inputs themselves are wrong, so the same call would fail again.
     """
 
-    def __init__(self, error: str, output: dict[str, Any] | None = None, timed_out: bool = False) -> None:
+    def __init__(
+        self,
+        error: str,
+        output: dict[str, Any] | None = None,
+        timed_out: bool = False,
+        permanent: bool = False,
+    ) -> None:
         super().__init__(error)
         self.error = error
         self.output = output
         self.timed_out = timed_out
+        self.permanent = permanent
+
+
+class InvalidInput(RestCallFailed):
+    """An input the call cannot be made with: the same inputs would fail the same way every time."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error, permanent=True)
 
 
 @dataclass(frozen=True)
@@ -109,29 +123,29 @@ def call(inputs: Mapping[str, Any], policy: EgressPolicy, timeout_cap: float | N
 def _request_from(inputs: Mapping[str, Any], timeout_cap: float | None) -> _Request:
     url = inputs.get("_url")
     if url is None or url == "":
-        raise RestCallFailed("the input _url is missing: REST_CONNECTOR needs the URL to call")
+        raise InvalidInput("the input _url is missing: REST_CONNECTOR needs the URL to call")
     if not isinstance(url, str):
-        raise RestCallFailed(f"the input _url must be a string, not {_json_type(url)}")
+        raise InvalidInput(f"the input _url must be a string, not {_json_type(url)}")
 
     method = inputs.get("_method")
     if method is None or method == "":
         method = "GET"
     if not isinstance(method, str) or method.upper() not in METHODS:
-        raise RestCallFailed(f"the input _method must be one of {', '.join(METHODS)}, not {method!r}")
+        raise InvalidInput(f"the input _method must be one of {', '.join(METHODS)}, not {method!r}")
 
     headers = urllib3.HTTPHeaderDict()
     given_headers = inputs.get("_headers")
     if given_headers is None:
         given_headers = {}
     if not isinstance(given_headers, Mapping):
-        raise RestCallFailed(f"the input _headers must be an object, not {_json_type(given_headers)}")
+        raise InvalidInput(f"the input _headers must be an object, not {_json_type(given_headers)}")
     for name, value in given_headers.items():
         if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
-            raise RestCallFailed(f"the header name {name!r} in _headers is not a valid HTTP header name")
+            raise InvalidInput(f"the header name {name!r} in _headers is not a valid HTTP header name")
         if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise RestCallFailed(f"the header {name!r} in _headers must be a string or a number")
+            raise InvalidInput(f"the header {name!r} in _headers must be a string or a number")
         if not _HEADER_VALUE.fullmatch(str(value)):
-            raise RestCallFailed(
+            raise InvalidInput(
                 f"the header {name!r} in _headers holds a line break, a control character or a character "
                 "outside Latin-1"
             )
@@ -153,7 +167,7 @@ def _request_from(inputs: Mapping[str, Any], timeout_cap: float | None) -> _Requ
     if timeout is None:
         timeout = DEFAULT_TIMEOUT_SECONDS
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout < math.inf:
-        raise RestCallFailed(f"the input _timeoutSeconds must be a positive number, not {timeout!r}")
+        raise InvalidInput(f"the input _timeoutSeconds must be a positive number, not {timeout!r}")
     if timeout_cap is not None:
         timeout = min(timeout, timeout_cap)
     return _Request(method.upper(), url, headers, encoded_body, float(timeout))
