@@ -30,7 +30,7 @@ Requests and items read are counted on the service's own boto3 clients (botocore
 DynamoDB bills: `ScannedCount` of a Query (items examined, before any filter), one per item GetItem
 found, the items BatchGetItem answered; moto's ConsumedCapacity is not used (it is a fixed value). The
 60,000 runs (10,000 in the measured namespace, 10,000 in each of five others) are made by
-`runs.new_run`, moved to a realistic mix of statuses, turned into items by `Repository._run_items` and
+`runs.new_run`, moved to a realistic mix of statuses, turned into items by `RunStore.items` and
 written with BatchWriteItem together with matching namespace counters; every list answer is checked
 against what was written (the runs on the page and `_total`).
 
