@@ -29,11 +29,14 @@ export function definitionsView({ main, api, route, setTitle }) {
       'aria-label': 'Search definitions',
       onsubmit: (event) => {
         event.preventDefault();
-        location.hash = href('/definitions', {
+        const target = href('/definitions', {
           nsfilter: fields.nsfilter.control.value.trim(),
           _name: fields._name.control.value.trim(),
           _pageSize: fields._pageSize.control.value.trim() === '10' ? '' : fields._pageSize.control.value.trim(),
-        }).slice(1);
+        });
+        // The same search again: the address does not change, so ask again here.
+        if (target === location.hash) load();
+        else location.hash = target.slice(1);
       },
     },
     h('div', { class: 'filter-grid' }, fields.nsfilter.element, fields._name.element, fields._pageSize.element),
@@ -125,14 +128,18 @@ export function definitionsView({ main, api, route, setTitle }) {
     replace(pager, links);
   }
 
-  api
-    .get('/workflowdefs', { params: { ...query, _nextToken: token }, signal: controller.signal })
-    .then((page) => {
-      showAlert(alertBox, null);
-      draw(page);
-    })
-    .catch((error) => {
-      if (error.name !== 'AbortError') showApiError(error, fields, alertBox);
-    });
+  function load() {
+    api
+      .get('/workflowdefs', { params: { ...query, _nextToken: token }, signal: controller.signal })
+      .then((page) => {
+        showAlert(alertBox, null);
+        draw(page);
+      })
+      .catch((error) => {
+        if (error.name !== 'AbortError') showApiError(error, fields, alertBox);
+      });
+  }
+
+  load();
   return () => controller.abort();
 }

@@ -164,7 +164,10 @@ export function runsView({ main, api, route, setTitle }) {
       'aria-label': 'Filter runs',
       onsubmit: (event) => {
         event.preventDefault();
-        location.hash = href('/runs', filterParams()).slice(1);
+        const target = href('/runs', filterParams());
+        // The same filters again: the address does not change, so ask again here.
+        if (target === location.hash) refresher.now();
+        else location.hash = target.slice(1);
       },
     },
     h(
