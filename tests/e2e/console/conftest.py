@@ -85,10 +85,10 @@ class Console:
         if message.type == "error" and not message.text.startswith("Failed to load resource"):
             self.problems.append(f"console error: {message.text}")
 
-    def screenshot(self, name: str, *, full_page: bool = False) -> None:
-        """The README's picture of this page, when asked for (``CONSOLE_SCREENSHOTS``)."""
+    def screenshot(self, name: str) -> None:
+        """The README's picture of what the screen shows, when asked for (``CONSOLE_SCREENSHOTS``)."""
         if self.screenshot_dir is not None:
-            self.page.screenshot(path=str(self.screenshot_dir / f"{name}.png"), full_page=full_page)
+            self.page.screenshot(path=str(self.screenshot_dir / f"{name}.png"))
 
 
 def _guard_loopback(context: Any, problems: list[str]) -> None:

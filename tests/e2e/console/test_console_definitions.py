@@ -95,11 +95,12 @@ def test_create_a_definition_fixing_what_the_api_refuses_then_start_a_run(
     # When: a run is started with an input that is not an object, then with a proper one
     start = page.get_by_role("button", name="Start run")
     run_input = page.get_by_label("Input (_inputParams)")
+    run_input.fill(json.dumps({"_url": target.url_for("/hello")}))
+    console.screenshot("definition")
     run_input.fill("[1, 2]")
     start.click()
     expect(page.locator(".start-run .editor-errors")).to_contain_text("a JSON object")
     run_input.fill(json.dumps({"_url": target.url_for("/hello")}))
-    console.screenshot("definition", full_page=True)
     start.click()
 
     # Then: the new run's page, followed to the end

@@ -80,7 +80,7 @@ def test_a_failed_task_shows_its_error_and_the_run_can_be_retried(
 
     # Then
     expect(task_item(page, "login").locator("pre").last).to_contain_text('"token": "t-1"')
-    console.screenshot("run", full_page=True)
+    console.screenshot("run")
 
     # When: the target is fixed and the run retried
     target.program("/sensor", (200, {"reading": 21.5}))

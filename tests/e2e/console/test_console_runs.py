@@ -199,4 +199,5 @@ def test_on_a_phone_the_runs_are_cards_that_fit_the_screen(
     assert (
         page.locator("table.runs tbody tr").first.evaluate("row => getComputedStyle(row).display") == "block"
     )
-    phone_console.screenshot("runs-phone", full_page=True)
+    page.locator("#runs-summary").scroll_into_view_if_needed()
+    phone_console.screenshot("runs-phone")
