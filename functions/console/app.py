@@ -44,7 +44,7 @@ SECURITY_HEADERS = {
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     name = (event.get("pathParameters") or {}).get("proxy") or INDEX
-    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    headers = {header.lower(): value for header, value in (event.get("headers") or {}).items()}
     if name == CONFIG:
         body = json.dumps(console_config(os.environ)).encode()
         return answer(200, body, "application/json", "no-store", headers)
