@@ -13,7 +13,11 @@ PYTHON313 := $(shell ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/pyth
 PYTHON313 := $(or $(PYTHON313),$(shell command -v python3.13 2>/dev/null))
 PYTHON313_DIR := $(if $(PYTHON313),$(patsubst %/,%,$(dir $(PYTHON313))))
 
-.PHONY: help run test lint typecheck template pytest build bench fuzz clean
+# The console's browser tests drive this Chromium (Debian's package); without it they are skipped.
+CHROMIUM_PATH ?= /usr/bin/chromium
+export CHROMIUM_PATH
+
+.PHONY: help run test lint typecheck template pytest build bench fuzz screenshots clean
 
 help:
 	@echo "make run    - the whole service on http://127.0.0.1:$${PORT:-3000} (API, worker, sweeper)"
@@ -21,6 +25,7 @@ help:
 	@echo "make build  - sam build (no Docker)"
 	@echo "make bench  - DynamoDB reads per call, cold start, latency; writes docs/benchmarks.md"
 	@echo "make fuzz   - schemathesis against the local server's OpenAPI document, every check"
+	@echo "make screenshots - the console's pictures in docs/console/, taken by its browser tests"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +54,7 @@ template: $(TOOLS)/.installed
 	$(TOOLS)/bin/sam validate --lint --template template.yaml
 
 pytest: $(VENV)/.installed
+	@test -x "$(CHROMIUM_PATH)" || echo "*** SKIPPING the console's browser tests: no Chromium at $(CHROMIUM_PATH) (apt-get install -y chromium) ***"
 	$(PY) -m pytest
 
 test: lint typecheck template pytest
@@ -66,6 +72,9 @@ bench: $(VENV)/.installed
 # FUZZ_ARGS: e.g. --max-examples 300 --seed 1
 fuzz: $(VENV)/.installed
 	$(PY) -m localrun.fuzz $(FUZZ_ARGS)
+
+screenshots: $(VENV)/.installed
+	CONSOLE_SCREENSHOTS=docs/console $(PY) -m pytest -q tests/e2e/console
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

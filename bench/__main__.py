@@ -168,10 +168,11 @@ def _check_faster_moto(stack: Stack) -> bool:
 
 
 def _cold_start_targets(stack: Stack) -> list[coldstart.Target]:
-    """Every API function (a target each), and the worker (reported, no target)."""
+    """Every API function (a target each), and the worker (reported, no target). The console's
+    function, on routes open to anyone, serves files and is not an API function."""
     targets = [
         coldstart.Target(f.logical_id, f.module_name, stack.function_environment(f.logical_id))
-        for f in (route.function for route in stack.template.http_routes())
+        for f in (route.function for route in stack.template.http_routes() if not route.public)
     ]
     worker_function = stack.template.function("TaskWorkerFunction")
     targets.append(

@@ -308,6 +308,19 @@ class HttpRoute:
     def handler(self) -> str:
         return self.function.handler
 
+    @property
+    def public(self) -> bool:
+        """The event sets ``Auth: {Authorizer: NONE}``: API Gateway passes anyone, with no claims."""
+        for event in self.function.events.values():
+            properties = event.get("Properties") or {}
+            if (
+                event.get("Type") == "HttpApi"
+                and str(properties.get("Method", "ANY")).upper() == self.method
+                and str(properties.get("Path", "/{proxy+}")) == self.path
+            ):
+                return str((properties.get("Auth") or {}).get("Authorizer")) == "NONE"
+        return False
+
 
 @dataclass(frozen=True)
 class QueueTrigger:

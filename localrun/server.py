@@ -134,7 +134,8 @@ class LocalHttpApi:
         self.namespaces_claim = namespaces_claim
         self.account_id = account_id
         self.api_id = api_id
-        self.base_path = base_path_of(routes)
+        # Routes open to anyone (the console's files) are not part of the API, nor of its base path.
+        self.base_path = base_path_of(route for route in routes if not route.public)
         self.openapi_path = f"{self.base_path}/openapi.json"
         self.docs_path = f"{self.base_path}/docs"
         self._openapi = openapi
@@ -146,6 +147,10 @@ class LocalHttpApi:
             if route.path not in self._methods:
                 rule, names = _rule_path(route.path)
                 rules.append(Rule(rule, endpoint=("route", route.path)))
+                if route.path.endswith("+}"):
+                    # The folder itself (``/console/``) reaches the greedy route too, with no parameter:
+                    # a page served at its folder's URL.
+                    rules.append(Rule(rule.rsplit("/", 1)[0] + "/", endpoint=("route", route.path)))
                 self._parameter_names[route.path] = names
             self._methods.setdefault(route.path, {})[route.method] = route
         if openapi is not None:
@@ -200,7 +205,11 @@ class LocalHttpApi:
         if route is None:
             return _method_not_allowed(request, sorted(methods))
         try:
-            claims = claims_from_authorization(request.headers.get("Authorization"), self.namespaces_claim)
+            claims = (
+                None
+                if route.public  # no authorizer runs, and the function gets no claims
+                else claims_from_authorization(request.headers.get("Authorization"), self.namespaces_claim)
+            )
         except InvalidToken as error:
             response = _error_response(401, "UNAUTHORIZED", str(error))
             response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
@@ -627,7 +636,9 @@ class LocalService:
             return self._openapi_json
 
     def _build_openapi(self) -> str:
-        api_functions = {route.function.logical_id for route in self.template.http_routes()}
+        api_functions = {
+            route.function.logical_id for route in self.template.http_routes() if not route.public
+        }
         specs = [self.runtimes[logical_id].spec for logical_id in api_functions]
         return build_openapi_document(specs, title="workflowsvc", version=_project_version())
 
@@ -661,6 +672,11 @@ class LocalService:
             f"  API       {base}",
             f"  OpenAPI   {self.url}{self.app.openapi_path}",
             f"  Docs      {self.url}{self.app.docs_path}",
+        ]
+        lines += [
+            f"  Console   {self.url}{route.path}/"
+            for route in self.app.routes
+            if route.public and route.method == "GET" and "{" not in route.path
         ]
         lines += [
             f"  route     {route.route_key}  ->  {route.function.logical_id}" for route in self.app.routes

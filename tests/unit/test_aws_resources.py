@@ -182,7 +182,10 @@ def test_the_routes_are_the_templates_http_api_events(template: Template) -> Non
         ("POST", "/workflowsvc/api/v1/workflowdefs"),
         ("GET", "/workflowsvc/api/v1/workflowdefs"),
         ("GET", "/workflowsvc/api/v1/workflowdefs/{workflowDefId}"),
+        ("GET", "/console"),
+        ("GET", "/console/{proxy+}"),
     }
+    assert {path for (_, path), route in routes.items() if route.public} == {"/console", "/console/{proxy+}"}
     get_workflow = routes[("GET", "/workflowsvc/api/v1/workflows/{workflowId}")]
     assert get_workflow.route_key == "GET /workflowsvc/api/v1/workflows/{workflowId}"
     assert get_workflow.code_uri == "functions/get_workflow/"

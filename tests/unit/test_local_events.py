@@ -375,6 +375,58 @@ def test_unknown_path_wrong_method_and_bad_token(local_api: tuple[Client, dict[s
     assert not any(runtime.events for runtime in runtimes.values())
 
 
+def _page_routes() -> list[aws_resources.HttpRoute]:
+    """A function on ``GET /page`` and ``GET /page/{proxy+}``, both open to anyone."""
+    events = {
+        name: {
+            "Type": "HttpApi",
+            "Properties": {"Path": path, "Method": "GET", "Auth": {"Authorizer": "NONE"}},
+        }
+        for name, path in (("Page", "/page"), ("Files", "/page/{proxy+}"))
+    }
+    resources = {
+        "PageFunction": {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {"CodeUri": "page/", "Handler": "app.lambda_handler", "Events": events},
+        }
+    }
+    return Template(document={"Resources": resources}, base_dir=aws_resources.REPO_ROOT).http_routes()
+
+
+def test_a_route_open_to_anyone_gets_no_claims_takes_no_token_and_is_not_part_of_the_api(
+    template: Template,
+) -> None:
+    # Given
+    api_routes = [route for route in template.http_routes() if route.path.startswith("/workflowsvc/")]
+    page_routes = _page_routes()
+    runtimes = {
+        logical_id: StandInRuntime(logical_id, {"statusCode": 200, "body": "<html></html>"})
+        for logical_id in {route.function.logical_id for route in api_routes + page_routes}
+    }
+    app = LocalHttpApi(api_routes + page_routes, runtimes, openapi=lambda: '{"openapi": "3.1.0"}')  # type: ignore[arg-type]
+    client = Client(app)
+
+    # When
+    page = client.get("/page")
+    folder = client.get("/page/")
+    asset = client.get("/page/js/main.js", headers={"Authorization": "Bearer not-a-jwt"})
+    document = client.get("/workflowsvc/api/v1/openapi.json")
+
+    # Then: served with no authorizer context, as API Gateway does for `Authorizer: NONE`
+    assert [route.public for route in page_routes] == [True, True]
+    assert not any(route.public for route in api_routes)
+    assert (page.status_code, folder.status_code, asset.status_code) == (200, 200, 200)
+    page_event, folder_event, asset_event = runtimes["PageFunction"].events
+    assert page_event["routeKey"] == "GET /page"
+    assert (folder_event["routeKey"], folder_event["rawPath"]) == ("GET /page/{proxy+}", "/page/")
+    assert not folder_event.get("pathParameters")
+    assert asset_event["pathParameters"] == {"proxy": "js/main.js"}
+    assert not any("authorizer" in event["requestContext"] for event in runtimes["PageFunction"].events)
+    # and the API's own paths stay where they were
+    assert app.base_path == "/workflowsvc/api/v1"
+    assert document.status_code == 200
+
+
 def test_the_openapi_document_is_served(local_api: tuple[Client, dict[str, StandInRuntime]]) -> None:
     # Given
     client, _ = local_api
