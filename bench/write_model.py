@@ -153,16 +153,20 @@ def replay(stack: Stack, runs: int = RUNS, progress: report.Progress | None = No
         worker = get_worker()
         meter.attach(dynamodb_client())
         began = time.perf_counter()
-        for number in range(1, runs + 1):
-            expect(api.call("StartWorkflowFunction", query=query, body=start_body), 201)
-            while messages := next_messages():
-                for message in messages:
-                    worker.process(StepMessage.model_validate_json(message["Body"]))
-                    stack.sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=message["ReceiptHandle"])
-            if progress is not None and number % 100 == 0:
-                progress(f"write model: {number}/{runs} runs")
+        try:
+            for number in range(1, runs + 1):
+                expect(api.call("StartWorkflowFunction", query=query, body=start_body), 201)
+                while messages := next_messages():
+                    for message in messages:
+                        worker.process(StepMessage.model_validate_json(message["Body"]))
+                        stack.sqs.delete_message(
+                            QueueUrl=stack.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                        )
+                if progress is not None and number % 100 == 0:
+                    progress(f"write model: {number}/{runs} runs")
+        finally:
+            meter.detach()
         seconds = time.perf_counter() - began
-        meter.detach()
     observed.count = runs
     listed = expect(api.call("ListWorkflowsFunction", query={**query, "_status": "COMPLETED"}), 200)
     return Result(observed, meter, completed=int(listed["_total"]), seconds=seconds)
@@ -199,7 +203,7 @@ def rows(result: Result) -> list[report.Row]:
         out.append(
             report.Row(
                 f"write model: hottest key at {rate:,} starts/s in one namespace",
-                f"{key}: {hottest:,.0f} WCU/s",
+                f"`{key}`: {hottest:,.0f} WCU/s",
                 f"<= {PARTITION_WRITE_LIMIT:,} WCU/s",
                 hottest <= PARTITION_WRITE_LIMIT,
             )
@@ -218,9 +222,12 @@ def rows(result: Result) -> list[report.Row]:
 
 
 def top_keys(result: Result, starts_per_s: int = 1_000, count: int = TOP_KEYS) -> str:
-    lines = [f"The {count} hottest keys at {starts_per_s:,} starts/s in one namespace:"]
+    lines = [
+        f"The {count} hottest keys at {starts_per_s:,} starts/s in one namespace (write units a second):",
+        "",
+    ]
     for key, units in result.hottest(count):
-        lines.append(f"  {result.rate(units, starts_per_s):>10,.0f} WCU/s  {key}")
+        lines.append(f"- {result.rate(units, starts_per_s):,.0f}: `{key}`")
     return "\n".join(lines)
 
 
