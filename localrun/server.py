@@ -1,6 +1,7 @@
 """``python -m localrun``: the whole service on one machine, with no AWS account and no Docker.
 
-- DynamoDB and SQS are moto's server on a free loopback port, with the tables and queues of ``template.yaml``.
+- DynamoDB and SQS are moto's server on a free loopback port, with the tables and queues of ``template.yaml``;
+  its DynamoDB is made atomic per request, as DynamoDB is, by ``localrun.moto_dynamodb``.
 - Each HTTP request becomes the API Gateway HTTP API (payload 2.0) event AWS would send, routed by the
   template's ``HttpApi`` events to the real ``lambda_handler`` of ``functions/<name>/app.py``.
 - Each function runs in its own worker processes ("containers"), one invocation at a time per process, as on
@@ -33,7 +34,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from localrun import aws_resources
+from localrun import aws_resources, moto_dynamodb
 from localrun.aws_resources import FunctionSpec, HttpRoute, Template
 from localrun.events import (
     LOCAL_API_ID,
@@ -466,6 +467,7 @@ class LocalService:
         self._http_thread: threading.Thread | None = None
         self._openapi_lock = threading.Lock()
         self._openapi_json: str | None = None
+        self._uninstall_moto_patches: Callable[[], None] | None = None
         self.url = ""
         self.moto_url = ""
 
@@ -478,6 +480,7 @@ class LocalService:
         for name in _UNSET_ENVIRONMENT:
             os.environ.pop(name, None)
         os.environ.update(LOCAL_ENVIRONMENT)
+        self._uninstall_moto_patches = moto_dynamodb.install()
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.moto.start()
         host, port = self.moto.get_host_and_port()
@@ -652,6 +655,8 @@ class LocalService:
                 log.exception("could not save the tables to %s", self.options.persist_dir)
         if self.moto is not None:
             self.moto.stop()
+        if self._uninstall_moto_patches is not None:
+            self._uninstall_moto_patches()
 
     def banner(self) -> str:
         assert self.resources is not None and self.app is not None

@@ -1,6 +1,8 @@
 """Fixtures shared by every test: fake AWS credentials, moto, the template's resources, clean caches.
 
-``dynamodb_double`` adds DynamoDB's transaction conflicts (and, on request, throttling) to moto for a test.
+moto's DynamoDB is always ``localrun.moto_dynamodb``'s: one request at a time, a failed transaction
+undoing its own items only. ``dynamodb_double`` adds DynamoDB's transaction conflicts (and, on request,
+throttling) for a test.
 
 The environment is set when this file is imported, before any test module imports a handler: Powertools
 reads ``POWERTOOLS_*`` when its objects are created at import time, and boto3 must never see real credentials.
@@ -78,8 +80,9 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def aws_mock(aws_environment: None) -> Iterator[None]:
-    """moto's ``mock_aws``, started before the code under test creates any client."""
-    with mock_aws():
+    """moto's ``mock_aws`` (with ``localrun.moto_dynamodb`` installed), started before the code under test
+    creates any client."""
+    with mock_aws(), moto_dynamodb.installed():
         reset_cached_state()
         yield
     reset_cached_state()

@@ -38,7 +38,7 @@ from functions.list_workflowdefs import app as list_workflowdefs_app
 from functions.list_workflows import app as list_workflows_app
 from functions.start_workflow import app as start_workflow_app
 from functions.update_workflow_status import app as update_workflow_status_app
-from localrun import aws_resources
+from localrun import aws_resources, moto_dynamodb
 from tests.integration import given as data
 from tests.integration.events import SAMPLE_NAMESPACE, Reply, load_event, reply_of
 
@@ -71,8 +71,8 @@ def shared_botocore_loader() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def module_stack(template: aws_resources.Template) -> Iterator[tuple[aws_resources.Resources, Any, Any]]:
-    """moto, and the template's tables and queues, for one test module."""
-    with mock_aws():
+    """moto (with ``localrun.moto_dynamodb``), and the template's tables and queues, for one test module."""
+    with mock_aws(), moto_dynamodb.installed():
         dynamodb = boto3.client("dynamodb", region_name=aws_resources.LOCAL_REGION)
         sqs = boto3.client("sqs", region_name=aws_resources.LOCAL_REGION)
         yield aws_resources.create_resources(template, dynamodb, sqs), dynamodb, sqs
