@@ -1,8 +1,8 @@
 """Fixtures shared by every test: fake AWS credentials, moto, the template's resources, clean caches.
 
-moto's DynamoDB is always ``localrun.moto_dynamodb``'s: one request at a time, a failed transaction
-undoing its own items only. ``dynamodb_double`` adds DynamoDB's transaction conflicts (and, on request,
-throttling) for a test.
+The fixtures' moto has ``localrun.moto_dynamodb`` installed: one DynamoDB request at a time, a failed
+transaction undoing its own items only. ``dynamodb_double`` adds DynamoDB's transaction conflicts (and,
+on request, throttling) for a test.
 
 The environment is set when this file is imported, before any test module imports a handler: Powertools
 reads ``POWERTOOLS_*`` when its objects are created at import time, and boto3 must never see real credentials.

@@ -17,9 +17,11 @@ from tests.unit.moto_endpoints import KINDS, Endpoint, dynamodb_endpoint, item, 
 HOLD = 0.5  # long enough for a test's requests to land while the items are held
 
 
-@pytest.fixture(params=KINDS)
+@pytest.fixture
 def endpoint(request: pytest.FixtureRequest, moto_server: str) -> Iterator[Endpoint]:
-    with dynamodb_endpoint(request.param, moto_server) as endpoint:
+    """moto in-process, or as ``kind`` says (both ways run the same code; the tests of the answers
+    DynamoDB gives run both ways, the others in-process)."""
+    with dynamodb_endpoint(getattr(request, "param", "in-process"), moto_server) as endpoint:
         yield endpoint
 
 
@@ -69,6 +71,7 @@ def _error(call: Any, **parameters: Any) -> dict[str, Any]:
     return response
 
 
+@pytest.mark.parametrize("endpoint", KINDS, indirect=True)
 @pytest.mark.parametrize("dynamodb_double", [HOLD], indirect=True)
 def test_a_transaction_touching_a_held_item_is_cancelled_with_dynamodb_s_reasons(dynamodb_double, endpoint):
     # Given a transaction that applied and holds A and B
@@ -111,6 +114,7 @@ def test_a_transaction_touching_a_held_item_is_cancelled_with_dynamodb_s_reasons
     assert dynamodb_double.conflicts == 1
 
 
+@pytest.mark.parametrize("endpoint", KINDS, indirect=True)
 def test_single_writes_to_a_held_item_are_refused_with_transaction_conflict(endpoint):
     table = endpoint.table
     with moto_dynamodb.concurrency_double(hold_seconds=HOLD):
