@@ -1,20 +1,21 @@
 """moto's DynamoDB, made fast enough for a table of 60,000 items, with the same answers.
 
 Several costs of moto grow with the whole table, or with moto's generic machinery, rather than with the
-request; at 60,000 items one Query takes seconds and one transaction copies every item three times:
+request; at 60,000 items one Query takes seconds:
 
 - every Query sorts every item of the table (``Table.all_items``), and a query on an index sorts the
   matches again (``Table.sorted_items``), comparing ``DynamoType`` objects in Python, each comparison
   working out the value's type through five checks (``DynamoType.cast_value``);
 - every stored item re-measures all its attributes each time one is added (``LimitedSizeDict``);
-- TransactWriteItems deep-copies the whole table once per item of the transaction, to roll back;
 - read answers go through moto's model-driven serializer, though they are plain JSON already.
 
 The replacements sort on the very values ``DynamoType`` compares (each key's ``cast_value``) natively,
-answer a string's ``cast_value`` first (it is the string itself), keep a running item size, back up
-only the items a transaction names, and write read answers with ``json.dumps``. ``same_answers``
-checks, on a real table, that requests answer identically with and without them (failed transactions
-included). Only the bench uses this.
+answer a string's ``cast_value`` first (it is the string itself), keep a running item size, and write
+read answers with ``json.dumps``. ``faster_moto`` also installs ``localrun.moto_dynamodb``, whose
+transactions back up only the items they name (moto's own copy the whole table once per item, which at
+60,000 items takes seconds), as the tests and ``make run`` have it. ``same_answers`` checks, on a real
+table, that requests answer identically with and without all of it (failed transactions included).
+Only the bench uses the speed-ups.
 """
 
 from __future__ import annotations
@@ -27,16 +28,17 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from moto.dynamodb.exceptions import ItemSizeTooLarge
-from moto.dynamodb.models import DynamoDBBackend, dynamo_type, table
+from moto.dynamodb.models import dynamo_type, table
 from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.responses import DynamoResult
+
+from localrun import moto_dynamodb
 
 _ITEM_SIZE_LIMIT = 405_000  # moto's own limit (DynamoDB's 400 KB, as moto measures it)
 _PLAIN_JSON_READS = frozenset({"Query", "Scan", "GetItem", "BatchGetItem"})
 _JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
 
 _original_cast_value: property = dynamo_type.DynamoType.__dict__["cast_value"]
-_original_transact_write_items = DynamoDBBackend.transact_write_items
 _original_execute_result = DynamoResult.execute_result
 
 
@@ -91,56 +93,6 @@ def _set_attribute(self: dynamo_type.LimitedSizeDict, key: str, value: Any) -> N
     self.__dict__["_size"] = size
 
 
-_Backup = tuple[table.Table, dynamo_type.DynamoType, dynamo_type.DynamoType | None, Any]
-
-
-def _named_items(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> list[_Backup] | None:
-    """A copy of each item the transaction names (None where there is none yet); None if unreadable."""
-    backups = []
-    try:
-        for entry in transact_items:
-            (operation,) = entry.values()
-            moto_table = backend.tables[operation["TableName"]]
-            key = operation.get("Key") or operation["Item"]
-            hash_key = dynamo_type.DynamoType(key[moto_table.hash_key_attr])
-            range_key = (
-                dynamo_type.DynamoType(key[moto_table.range_key_attr]) if moto_table.range_key_attr else None
-            )
-            stored = moto_table.get_item(hash_key, range_key)
-            backups.append((moto_table, hash_key, range_key, copy.deepcopy(stored)))
-    except (KeyError, ValueError):
-        return None
-    return backups
-
-
-def _restore(backups: list[_Backup]) -> None:
-    for moto_table, hash_key, range_key, stored in reversed(backups):
-        if range_key is None:
-            if stored is None:
-                moto_table.items.pop(hash_key, None)
-            else:
-                moto_table.items[hash_key] = stored
-        elif stored is None:
-            moto_table.items[hash_key].pop(range_key, None)
-        else:
-            moto_table.items[hash_key][range_key] = stored
-
-
-def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
-    backups = _named_items(self, transact_items)
-    if backups is None:  # malformed: moto's own path raises the right error
-        _original_transact_write_items(self, transact_items)
-        return
-    table.Table.__deepcopy__ = lambda moto_table, memo: moto_table  # type: ignore[attr-defined]
-    try:
-        _original_transact_write_items(self, transact_items)
-    except Exception:
-        _restore(backups)
-        raise
-    finally:
-        del table.Table.__deepcopy__  # type: ignore[attr-defined]
-
-
 def _execute_result(self: DynamoResult, context: Any) -> Any:
     if context.operation_model.name in _PLAIN_JSON_READS:
         try:
@@ -159,14 +111,14 @@ def faster_moto() -> Iterator[None]:
         (table.Table, "all_items", _all_items),
         (table.Table, "sorted_items", _sorted_items),
         (dynamo_type.LimitedSizeDict, "__setitem__", _set_attribute),
-        (DynamoDBBackend, "transact_write_items", _transact_write_items),
         (DynamoResult, "execute_result", _execute_result),
     ]
     originals = [(owner, name, owner.__dict__.get(name)) for owner, name, _ in replaced]
     for owner, name, replacement in replaced:
         setattr(owner, name, replacement)
     try:
-        yield
+        with moto_dynamodb.installed():
+            yield
     finally:
         for owner, name, original in originals:
             if original is None:  # inherited: uncover the base class's again

@@ -1,6 +1,7 @@
 """``python -m localrun``: the whole service on one machine, with no AWS account and no Docker.
 
-- DynamoDB and SQS are moto's server on a free loopback port, with the tables and queues of ``template.yaml``.
+- DynamoDB and SQS are moto's server on a free loopback port, with the tables and queues of ``template.yaml``;
+  its DynamoDB is made atomic per request, as DynamoDB is, by ``localrun.moto_dynamodb``.
 - Each HTTP request becomes the API Gateway HTTP API (payload 2.0) event AWS would send, routed by the
   template's ``HttpApi`` events to the real ``lambda_handler`` of ``functions/<name>/app.py``.
 - Each function runs in its own worker processes ("containers"), one invocation at a time per process, as on
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -28,12 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from moto.dynamodb.models import dynamodb_backends
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from localrun import aws_resources
+from localrun import aws_resources, moto_dynamodb
 from localrun.aws_resources import FunctionSpec, HttpRoute, Template
 from localrun.events import (
     LOCAL_API_ID,
@@ -54,6 +55,7 @@ from localrun.lambda_runtime import (
     build_openapi_document,
     process_context,
 )
+from localrun.table_journal import TableJournal
 
 DEFAULT_PORT = 3000
 DEFAULT_HOST = "127.0.0.1"
@@ -475,6 +477,8 @@ class LocalService:
         self._http_thread: threading.Thread | None = None
         self._openapi_lock = threading.Lock()
         self._openapi_json: str | None = None
+        self._uninstall_moto_patches: Callable[[], None] | None = None
+        self.journal: TableJournal | None = None
         self.url = ""
         self.moto_url = ""
 
@@ -487,6 +491,7 @@ class LocalService:
         for name in _UNSET_ENVIRONMENT:
             os.environ.pop(name, None)
         os.environ.update(LOCAL_ENVIRONMENT)
+        self._uninstall_moto_patches = moto_dynamodb.install()
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.moto.start()
         host, port = self.moto.get_host_and_port()
@@ -503,7 +508,9 @@ class LocalService:
             account_id=options.account_id,
         )
         if options.persist_dir is not None:
-            restore_tables(dynamodb, self.resources, options.persist_dir)
+            backend = dynamodb_backends[options.account_id][options.region]
+            self.journal = TableJournal(options.persist_dir, self.resources.tables, backend)
+            self.journal.open()
 
         # Every function's variables in this process too (the functions' own processes get exactly theirs).
         for function in self.template.functions():
@@ -656,13 +663,15 @@ class LocalService:
             runtime.close()
         for thread in self.threads:
             thread.join(5)
-        if self.options.persist_dir is not None and self.resources is not None:
+        if self.journal is not None:
             try:
-                save_tables(self._client("dynamodb"), self.resources, self.options.persist_dir)
+                self.journal.close()
             except Exception:
                 log.exception("could not save the tables to %s", self.options.persist_dir)
         if self.moto is not None:
             self.moto.stop()
+        if self._uninstall_moto_patches is not None:
+            self._uninstall_moto_patches()
 
     def banner(self) -> str:
         assert self.resources is not None and self.app is not None
@@ -690,7 +699,10 @@ class LocalService:
             if isinstance(thread, Scheduler):
                 lines.append(f"  schedule  {thread.runtime.logical_id} every {thread.interval:g} s")
         if self.options.persist_dir is not None:
-            lines.append(f"  state     tables saved to and restored from {self.options.persist_dir}")
+            lines.append(
+                f"  state     tables kept in {self.options.persist_dir} (every acknowledged write, "
+                "through a crash of this process)"
+            )
         lines += [
             "  identity  Authorization: Bearer <JWT> is decoded WITHOUT checking its signature (local only);",
             f"            no Authorization header = '{LOCAL_SUBJECT}', allowed every namespace",
@@ -706,40 +718,6 @@ def _project_version() -> str:
         return version("workflowsvc")
     except PackageNotFoundError:
         return "0.1.0"
-
-
-# =========================================================================================== state
-
-
-def _state_file(directory: Path, logical_id: str) -> Path:
-    return directory / f"dynamodb-{logical_id}.json"
-
-
-def save_tables(dynamodb: Any, resources: aws_resources.Resources, directory: Path) -> None:
-    """Every item of every table, as DynamoDB JSON, one file per table."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for logical_id, table_name in resources.tables.items():
-        items = []
-        for page in dynamodb.get_paginator("scan").paginate(TableName=table_name):
-            items.extend(page["Items"])
-        target = _state_file(directory, logical_id)
-        temporary = target.with_suffix(".tmp")
-        temporary.write_text(json.dumps(items), encoding="utf-8")
-        temporary.replace(target)
-
-
-def restore_tables(dynamodb: Any, resources: aws_resources.Resources, directory: Path) -> None:
-    for logical_id, table_name in resources.tables.items():
-        source = _state_file(directory, logical_id)
-        if not source.exists():
-            continue
-        items = json.loads(source.read_text(encoding="utf-8"))
-        for start in range(0, len(items), 25):
-            requests = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
-            while requests:
-                unprocessed = dynamodb.batch_write_item(RequestItems={table_name: requests})
-                requests = unprocessed.get("UnprocessedItems", {}).get(table_name, [])
-        log.info("restored %d items of %s from %s", len(items), logical_id, source)
 
 
 # ============================================================================================ main
@@ -759,7 +737,8 @@ def parse_arguments(argv: list[str] | None = None) -> Options:
         type=Path,
         default=None,
         metavar="DIR",
-        help="save the tables to DIR on stop and restore them on start",
+        help="keep the tables in DIR: every acknowledged write survives a stop or a crash of the server "
+        "(not of the machine) and is back on the next start",
     )
     parser.add_argument(
         "--sweeper-interval",

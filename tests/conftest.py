@@ -1,5 +1,9 @@
 """Fixtures shared by every test: fake AWS credentials, moto, the template's resources, clean caches.
 
+The fixtures' moto has ``localrun.moto_dynamodb`` installed: one DynamoDB request at a time, a failed
+transaction undoing its own items only. ``dynamodb_double`` adds DynamoDB's transaction conflicts (and,
+on request, throttling) for a test.
+
 The environment is set when this file is imported, before any test module imports a handler: Powertools
 reads ``POWERTOOLS_*`` when its objects are created at import time, and boto3 must never see real credentials.
 """
@@ -15,7 +19,7 @@ import pytest
 from moto import mock_aws
 from workflowsvc import config, timestamps
 
-from localrun import aws_resources
+from localrun import aws_resources, moto_dynamodb
 from tests import network_guard
 from tests.support.clock import ShiftedClock
 
@@ -88,11 +92,31 @@ def clock() -> Iterator[ShiftedClock]:
 
 @pytest.fixture
 def aws_mock(aws_environment: None) -> Iterator[None]:
-    """moto's ``mock_aws``, started before the code under test creates any client."""
-    with mock_aws():
+    """moto's ``mock_aws`` (with ``localrun.moto_dynamodb`` installed), started before the code under test
+    creates any client."""
+    with mock_aws(), moto_dynamodb.installed():
         reset_cached_state()
         yield
     reset_cached_state()
+
+
+@pytest.fixture
+def dynamodb_double(request: pytest.FixtureRequest) -> Iterator[moto_dynamodb.Double]:
+    """moto's DynamoDB as DynamoDB handles concurrent transactions, for this test: each transaction holds
+    its items 0.01 s after applying, and what touches them meanwhile is cancelled or refused (see
+    ``localrun.moto_dynamodb``). Other settings through indirect parametrization, a hold time or the
+    keywords of ``moto_dynamodb.enable_double``::
+
+        @pytest.mark.parametrize("dynamodb_double", [0.05], indirect=True)
+        @pytest.mark.parametrize("dynamodb_double", [{"throttle_rate": 0.1, "seed": 1}], indirect=True)
+
+    Yields the double's state: ``conflicts`` and ``throttled`` count what it refused.
+    """
+    settings = getattr(request, "param", {})
+    if not isinstance(settings, dict):
+        settings = {"hold_seconds": settings}
+    with moto_dynamodb.concurrency_double(**settings) as double:
+        yield double
 
 
 @pytest.fixture

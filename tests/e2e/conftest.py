@@ -26,7 +26,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -214,8 +214,10 @@ class LocalServer:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def start_local_server(log_path: Path, extra_env: Mapping[str, str] | None = None) -> LocalServer:
-    """``python -m localrun`` on a free loopback port, waited for until it answers."""
+def start_local_server(
+    log_path: Path, extra_env: Mapping[str, str] | None = None, arguments: Sequence[str] = ()
+) -> LocalServer:
+    """``python -m localrun [arguments]`` on a free loopback port, waited for until it answers."""
     port = free_port()
     environment = {
         **os.environ,
@@ -224,9 +226,9 @@ def start_local_server(log_path: Path, extra_env: Mapping[str, str] | None = Non
         **(extra_env or {}),
     }
     environment.pop("PORT", None)
-    log_file = log_path.open("wb")
+    log_file = log_path.open("ab")  # a restarted server's log follows the last one's
     process = subprocess.Popen(
-        [sys.executable, "-m", "localrun", "--port", str(port), "--host", LOOPBACK],
+        [sys.executable, "-m", "localrun", "--port", str(port), "--host", LOOPBACK, *arguments],
         cwd=REPO_ROOT,
         env=environment,
         stdout=log_file,
@@ -267,6 +269,22 @@ def local_server_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
     yield server
     code = stop_local_server(server)
     assert code == 0, f"the local server exited with {code} on SIGTERM:\n{server.log_tail()}"
+
+
+@pytest.fixture
+def start_another_server(tmp_path: Path) -> Iterator[Callable[..., LocalServer]]:
+    """``start_another_server(*arguments)``: a local server of the test's own, ``python -m localrun
+    *arguments`` (``.url``, ``.process``, ``.log_tail()``); every one still running is stopped at the end."""
+    started: list[LocalServer] = []
+
+    def start(*arguments: str) -> LocalServer:
+        server = start_local_server(tmp_path / "servers.log", arguments=arguments)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        stop_local_server(server)
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,7 @@ from functions.list_workflowdefs import app as list_workflowdefs_app
 from functions.list_workflows import app as list_workflows_app
 from functions.start_workflow import app as start_workflow_app
 from functions.update_workflow_status import app as update_workflow_status_app
-from localrun import aws_resources
+from localrun import aws_resources, moto_dynamodb
 from tests.support import runs as data
 from tests.support.events import SAMPLE_NAMESPACE, Reply, load_event, reply_of
 
@@ -70,8 +70,8 @@ def shared_botocore_loader() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def module_stack(template: aws_resources.Template) -> Iterator[tuple[aws_resources.Resources, Any, Any]]:
-    """moto, and the template's tables and queues, for one test module."""
-    with mock_aws():
+    """moto (with ``localrun.moto_dynamodb``), and the template's tables and queues, for one test module."""
+    with mock_aws(), moto_dynamodb.installed():
         dynamodb = boto3.client("dynamodb", region_name=aws_resources.LOCAL_REGION)
         sqs = boto3.client("sqs", region_name=aws_resources.LOCAL_REGION)
         yield aws_resources.create_resources(template, dynamodb, sqs), dynamodb, sqs
@@ -214,7 +214,7 @@ class Given:
         return self.api.create_definition(body, nsfilter)
 
     def run(self, definition: dict[str, Any], status: str = "QUEUED", **options: Any) -> dict[str, Any]:
-        """A run of ``definition`` stored in ``status`` (see ``given.run_in_status`` for the options)."""
+        """A run of ``definition`` stored in ``status`` (options: ``tests.support.runs.run_in_status``)."""
         record = data.run_in_status(definition, status, **options)
         self.store.runs.create(record)
         return record.run

@@ -1,4 +1,5 @@
-"""Fixtures of the unit tests: no traffic leaves the machine, and DNS answers what a test says.
+"""Fixtures of the unit tests: no traffic leaves the machine, and DNS answers what a test says; moto's
+HTTP server on loopback for the tests of ``localrun.moto_dynamodb``.
 
 Every test runs with a guard on its connects (``tests/network_guard.py``, installed by the root
 conftest): ``connect_attempts`` lists each address tried, and any beyond loopback is stopped.
@@ -8,9 +9,12 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from tests.unit import moto_endpoints
 
 
 class FakeDns:
@@ -55,3 +59,11 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> FakeDns:
     dns = FakeDns()
     monkeypatch.setattr(socket, "getaddrinfo", dns.getaddrinfo)
     return dns
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto's HTTP server on 127.0.0.1 for the whole session (stopping one takes half a second); its URL.
+    Each test makes a table of its own there."""
+    with moto_endpoints.moto_server() as url:
+        yield url

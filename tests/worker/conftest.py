@@ -1,8 +1,9 @@
 """Fixtures of the worker tests (what they build is in ``tests/support/harness.py``).
 
-Autouse: a clock the test can move (``tests/support/clock.py``); moto serves one request at a
-time, as DynamoDB and SQS apply each atomically. (Every test, here as elsewhere, may only connect to
-loopback: ``tests/network_guard.py``.)
+Autouse: a clock the test can move (``tests/support/clock.py``); moto's SQS serves one request at a
+time, as SQS applies each atomically (DynamoDB requests are made atomic by ``localrun.moto_dynamodb``,
+installed by ``aws_mock``). (Every test, here as elsewhere, may only connect to loopback:
+``tests/network_guard.py``.)
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from moto.core.botocore_stubber import BotocoreStubber
@@ -29,14 +31,18 @@ def clock(clock: ShiftedClock) -> ShiftedClock:
 
 
 @pytest.fixture(autouse=True)
-def atomic_aws_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto serves requests from several threads without a lock (a failed transaction even restores a
-    copy of the whole table); DynamoDB and SQS apply each request atomically. One request at a time
-    here, so that concurrent workers race the way they would against the real services."""
+def atomic_sqs_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's SQS serves requests from several threads without a lock (two receivers can take the same
+    message); SQS applies each request atomically. One SQS request at a time here, so that concurrent
+    workers race the way they would against the real service. DynamoDB requests are left to
+    ``localrun.moto_dynamodb``'s lock: a lock around them here would also hold the concurrency double's
+    transactions in flight, one at a time."""
     lock = threading.RLock()
     real_process_request = BotocoreStubber.process_request
 
     def process_request(self: BotocoreStubber, request: Any) -> Any:
+        if (urlsplit(request.url).hostname or "").startswith("dynamodb."):
+            return real_process_request(self, request)
         with lock:
             return real_process_request(self, request)
 
@@ -55,7 +61,7 @@ def store(table_name: str) -> Store:
 
 @pytest.fixture
 def worker(aws_stack: aws_resources.Resources, sqs_client: Any) -> Worker:
-    # The clients and the engine are made here, before any thread starts: boto3 does not make them safely
+    # The clients and the worker are made here, before any thread starts: boto3 does not make them safely
     # from two threads at once.
     worker_module.get_worker()
     service.get_context()
