@@ -420,15 +420,21 @@ def _frozen(key: Item) -> tuple[tuple[str, str], ...]:
 
 def moto_reader(table_name: str, region: str) -> ReadItem:
     """Reads an item straight from moto's in-process store: no request, so nothing the service sends,
-    counts or hooks changes. Only inside ``mock_aws``."""
+    counts or hooks changes; and without moto's ``get_item``, which leaves an empty entry behind for a key
+    it does not hold. Under ``localrun.moto_dynamodb.lock``, as every request is served. Only inside
+    ``mock_aws``."""
     from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
     from moto.dynamodb.models.dynamo_type import DynamoType
 
+    from localrun import moto_dynamodb
+
     def read(key: Item) -> Item | None:
-        table = dynamodb_backends[DEFAULT_ACCOUNT_ID][region].get_table(table_name)
-        range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
-        stored = table.get_item(DynamoType(key[table.hash_key_attr]), range_key)
-        return None if stored is None else stored.to_json()["Attributes"]  # a copy: moto builds it anew
+        with moto_dynamodb.lock:
+            table = dynamodb_backends[DEFAULT_ACCOUNT_ID][region].get_table(table_name)
+            stored: Any = table.items.get(DynamoType(key[table.hash_key_attr]))  # by range key, or the item
+            if stored is not None and table.range_key_attr:
+                stored = stored.get(DynamoType(key[table.range_key_attr]))
+            return None if stored is None else stored.to_json()["Attributes"]  # a copy: moto builds it anew
 
     return read
