@@ -23,7 +23,7 @@ help:
 	@echo "make run    - the whole service on http://127.0.0.1:$${PORT:-3000} (API, worker, sweeper)"
 	@echo "make test   - ruff, mypy, cfn-lint, sam validate --lint, pytest"
 	@echo "make build  - sam build (no Docker)"
-	@echo "make bench  - DynamoDB reads per call, cold start, latency; writes docs/benchmarks.md"
+	@echo "make bench  - DynamoDB reads per call, cold start, latency, write units; writes docs/benchmarks.md"
 	@echo "make fuzz   - schemathesis against the local server's OpenAPI document, every check"
 	@echo "make screenshots - the console's pictures in docs/console/, taken by its browser tests"
 

@@ -11,14 +11,25 @@ from typing import Any
 
 from workflowsvc.store import keys
 
-from bench import REPO_ROOT, call_requests, coldstart, datasets, latency, list_reads, report, worker
+from bench import (
+    REPO_ROOT,
+    call_requests,
+    coldstart,
+    datasets,
+    latency,
+    list_reads,
+    report,
+    worker,
+    write_model,
+)
 from bench.moto_speedups import faster_moto, same_answers
 from bench.stack import Stack, moto_stack, use_fake_aws_environment
 from localrun import moto_dynamodb
 
 OUTPUT = REPO_ROOT / "docs" / "benchmarks.md"
 
-HOW_MEASURED = """
+HOW_MEASURED = (
+    """
 Everything runs on this machine with no network: DynamoDB and SQS are moto (`mock_aws`, in-process),
 with the table and queues created from `template.yaml` (`localrun.aws_resources`) and the functions'
 environment from the template. API calls go through the real `lambda_handler` of each function with an
@@ -31,7 +42,7 @@ Requests and items read are counted on the service's own boto3 clients (botocore
 DynamoDB bills: `ScannedCount` of a Query (items examined, before any filter), one per item GetItem
 found, the items BatchGetItem answered; moto's ConsumedCapacity is not used (it is a fixed value). The
 60,000 runs (10,000 in the measured namespace, 10,000 in each of five others) are made by
-`runs.new_run`, moved to a realistic mix of statuses, turned into items by `Repository._run_items` and
+`runs.new_run`, moved to a realistic mix of statuses, turned into items by `RunStore.items` and
 written with BatchWriteItem together with matching namespace counters; every list answer is checked
 against what was written (the runs on the page and `_total`).
 
@@ -46,6 +57,27 @@ a deployed function sees. Cold starts are medians of fresh processes on this mac
 Lambda runtime is Python 3.13 on arm64), with bytecode compiled beforehand; on a busy machine all of
 them slow down alike, the ratios much less.
 """
+    + f"""
+The write model prices every write request the service sends as DynamoDB bills it (`bench/capacity.py`, on
+the service's DynamoDB client). Per item: one write unit per started KB of the larger of the item before
+and after, twice that in a transaction, a ConditionCheck as a transactional write of the item it checks
+([item sizes and writes](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html),
+[transactions](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html)).
+Per index of the template's table, from the item's entry before and after: a put when the item enters
+the index, a delete when it leaves, both when its index key changes, one write when only projected
+attributes change, nothing otherwise; each sized on the entry (table keys, index keys, projected
+attributes), never doubled by a transaction, and landing on the entry's partition key value
+([GSI writes](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html); where the AWS
+pages are silent, the rules that the
+[dynoxide](https://github.com/nubo-db/dynoxide/blob/main/src/actions/index_capacity.rs) emulator measured
+on DynamoDB). The items before and after each request are read from moto's store without a request. The
+workload: one definition of three REST_CONNECTOR tasks, then {write_model.RUNS} runs in one namespace,
+each started through `StartWorkflowFunction`'s handler and taken to COMPLETED by the worker
+(`Worker.process`, its calls answered on 127.0.0.1). A key's rate at S starts a second in one namespace is
+its units in the replay x S / {write_model.RUNS}; DynamoDB gives one partition key
+{write_model.PARTITION_WRITE_LIMIT:,} write units a second. `python -m bench.write_model` runs it alone.
+"""
+)
 
 
 def _progress(began: float) -> report.Progress:
@@ -183,19 +215,28 @@ def main() -> int:
             progress("worker")
             with moto_stack(**worker.ALLOWED_NETWORKS) as stack:
                 worker_rows = worker.measure(stack)
+            progress("write model")
+            with moto_stack(**worker.ALLOWED_NETWORKS) as stack:
+                write_rows, hottest_keys = write_model.measure(stack, progress)
             progress(f"writing {list_reads.RUN_COUNT:,} runs for the list calls")
             with moto_stack() as stack:
                 list_rows = list_reads.measure(stack, progress)
 
-    rows = list_rows + request_rows + cold_rows + latency_rows + worker_rows
+    rows = list_rows + request_rows + cold_rows + latency_rows + worker_rows + write_rows
     duration = time.perf_counter() - began
     print(report.table(rows))
     print()
     print(import_costs)
+    print()
+    print(hottest_keys)
     missed = sum(1 for row in rows if row.met is False)
     print(f"\n{missed} target(s) missed; took {duration:.0f} s; written to {OUTPUT.relative_to(REPO_ROOT)}")
     report.write_markdown(
-        OUTPUT, rows, HOW_MEASURED, {"Cold start: where the time goes": import_costs}, duration
+        OUTPUT,
+        rows,
+        HOW_MEASURED,
+        {"Cold start: where the time goes": import_costs, "Write model: the hottest keys": hottest_keys},
+        duration,
     )
     return 0
 
