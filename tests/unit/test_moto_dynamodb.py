@@ -271,8 +271,12 @@ def race(endpoint: Any, seconds: float) -> Race:
     outcome = Race()
     record = threading.Lock()
     deadline = 0.0
+    # Every client starts racing at once: a thread that starts before the others are started can keep the
+    # interpreter from starting them until it stops (seen in-process, with moto's handlers in a tight loop).
+    go = threading.Event()
 
     def put(client: Any, name: str) -> None:
+        go.wait()
         for index in range(1_000_000):
             if time.monotonic() > deadline:
                 return
@@ -306,6 +310,7 @@ def race(endpoint: Any, seconds: float) -> Race:
         ]
 
     def fail(client: Any, name: str) -> None:
+        go.wait()
         for index in range(1_000_000):
             if time.monotonic() > deadline:
                 return
@@ -324,9 +329,10 @@ def race(endpoint: Any, seconds: float) -> Race:
         with contextlib.suppress(ClientError):
             client.transact_write_items(TransactItems=transaction(f"{name}-warm-up"))
     threads = [threading.Thread(target=work, args=(client, name)) for work, client, name in workers]
-    deadline = time.monotonic() + seconds
     for thread in threads:
         thread.start()
+    deadline = time.monotonic() + seconds
+    go.set()
     for thread in threads:
         thread.join()
     return outcome
