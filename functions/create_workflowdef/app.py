@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from workflowsvc import api, config
-from workflowsvc.models.api import WorkflowDefinition, WorkflowDefinitionRequest
+from workflowsvc.models.api import WorkflowDefinitionRequest
 from workflowsvc.service import definitions, get_context
 
 config.check_at_init()  # a missing setting stops the function here, named
@@ -23,7 +23,7 @@ app = api.make_resolver()
     operation_id="createWorkflowDef",
     responses=api.responses(
         201,
-        WorkflowDefinition,
+        "WorkflowDefinition",
         413,
         415,
         links={
@@ -40,6 +40,9 @@ def create_workflowdef(
     definition = definitions.create_definition(get_context(), request, api.namespaces(app), api.caller(app))
     headers = {"Location": api.location(app, f"/workflowdefs/{definition['_id']}")}
     return api.json_response(definition, status=201, headers=headers)
+
+
+api.prepare_snapshot(app, "POST", f"{api.BASE_PATH}/workflowdefs")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

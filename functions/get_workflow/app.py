@@ -8,7 +8,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from workflowsvc import api, config
-from workflowsvc.models.api import WorkflowRun
 from workflowsvc.service import get_context, reading
 
 config.check_at_init()  # a missing setting stops the function here, named
@@ -23,7 +22,7 @@ app = api.make_resolver()
     operation_id="getWorkflow",
     responses=api.responses(
         200,
-        WorkflowRun,
+        "WorkflowRun",
         404,
         links={
             "UpdateWorkflowStatus": api.link("updateWorkflowStatus", path_workflowId="$response.body#/_id"),
@@ -41,6 +40,9 @@ def get_workflow(
 ) -> Response[str]:
     run = reading.get_run(get_context(), workflowId, api.namespaces(app), include_loop_over_tasks)
     return api.json_response(run)
+
+
+api.prepare_snapshot(app, "GET", f"{api.BASE_PATH}/workflows/x")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

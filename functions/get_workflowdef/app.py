@@ -7,7 +7,6 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from workflowsvc import api, config
-from workflowsvc.models.api import WorkflowDefinition
 from workflowsvc.service import definitions, get_context
 
 config.check_at_init()  # a missing setting stops the function here, named
@@ -20,11 +19,14 @@ app = api.make_resolver()
     f"{api.BASE_PATH}/workflowdefs/<workflowDefId>",
     summary="Get a workflow definition",
     operation_id="getWorkflowDef",
-    responses=api.responses(200, WorkflowDefinition, 404),
+    responses=api.responses(200, "WorkflowDefinition", 404),
     tags=["Workflow definitions"],
 )
 def get_workflowdef(workflowDefId: str, nsfilter: api.NsFilter) -> Response[str]:
     return api.json_response(definitions.get_definition(get_context(), workflowDefId, api.namespaces(app)))
+
+
+api.prepare_snapshot(app, "GET", f"{api.BASE_PATH}/workflowdefs/x")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

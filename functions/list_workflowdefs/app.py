@@ -8,7 +8,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from workflowsvc import api, config, queries
-from workflowsvc.models.api import DefinitionPage
 from workflowsvc.service import definitions, get_context
 
 config.check_at_init(pages=True)  # a missing setting stops the function here, named
@@ -21,7 +20,7 @@ app = api.make_resolver()
     f"{api.BASE_PATH}/workflowdefs",
     summary="List workflow definitions",
     operation_id="listWorkflowDefs",
-    responses=api.responses(200, DefinitionPage),
+    responses=api.responses(200, "DefinitionPage"),
     tags=["Workflow definitions"],
 )
 def list_workflowdefs(
@@ -42,6 +41,9 @@ def list_workflowdefs(
         next_token=next_token or None,
     )
     return api.json_response(definitions.list_definitions(get_context(), query))
+
+
+api.prepare_snapshot(app, "GET", f"{api.BASE_PATH}/workflowdefs")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -8,7 +8,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from workflowsvc import api, config, queries
-from workflowsvc.models.api import RunPage
 from workflowsvc.service import get_context, listing
 
 config.check_at_init(pages=True)  # a missing setting stops the function here, named
@@ -21,7 +20,7 @@ app = api.make_resolver()
     f"{api.BASE_PATH}/workflows",
     summary="List workflow runs",
     operation_id="listWorkflows",
-    responses=api.responses(200, RunPage),
+    responses=api.responses(200, "RunPage"),
     tags=["Workflows"],
 )
 def list_workflows(
@@ -106,6 +105,9 @@ def list_workflows(
         next_token=next_token,
     )
     return api.json_response(listing.list_runs(get_context(), query))
+
+
+api.prepare_snapshot(app, "GET", f"{api.BASE_PATH}/workflows")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from workflowsvc import api, config
-from workflowsvc.models.api import StartWorkflowRequest, WorkflowRun
+from workflowsvc.models.api import StartWorkflowRequest
 from workflowsvc.service import get_context, starting
 
 config.check_at_init()  # a missing setting stops the function here, named
@@ -24,7 +24,7 @@ app = api.make_resolver()
     operation_id="startWorkflow",
     responses=api.responses(
         201,
-        WorkflowRun,
+        "WorkflowRun",
         404,
         409,
         413,
@@ -59,6 +59,9 @@ def start_workflow(
     else:
         metrics.add_metric(name="RunsStarted", unit=MetricUnit.Count, value=1)
     return api.json_response(created.body, status=created.status, headers=headers)
+
+
+api.prepare_snapshot(app, "POST", f"{api.BASE_PATH}/workflows")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from workflowsvc import api, config
-from workflowsvc.models.api import StatusChangeRequest, WorkflowRun
+from workflowsvc.models.api import StatusChangeRequest
 from workflowsvc.service import get_context, steering
 
 config.check_at_init()  # a missing setting stops the function here, named
@@ -25,7 +25,7 @@ app = api.make_resolver()
     operation_id="updateWorkflowStatus",
     responses=api.responses(
         200,
-        WorkflowRun,
+        "WorkflowRun",
         404,
         409,
         413,
@@ -44,6 +44,9 @@ def update_workflow_status(
 ) -> Response[str]:
     run = steering.steer(get_context(), workflowId, api.namespaces(app), request.status, api.caller(app))
     return api.json_response(run)
+
+
+api.prepare_snapshot(app, "PUT", f"{api.BASE_PATH}/workflows/x/status")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -12,6 +12,7 @@ so that a client, or a fuzzer, can tell a valid request from an invalid one.
 from __future__ import annotations
 
 import json
+import random
 import re
 from http import HTTPStatus
 from typing import Annotated, Any, get_args
@@ -24,7 +25,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseContentSchema
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from workflowsvc.config import get_settings
@@ -40,7 +41,7 @@ from workflowsvc.errors import (
 )
 from workflowsvc.identity import MAX_NAMESPACES_PER_REQUEST, Caller, caller_from_claims, parse_nsfilter
 from workflowsvc.limits import MAX_BODY_BYTES
-from workflowsvc.models.api import ErrorBody, RunStatus
+from workflowsvc.models.values import RunStatus
 from workflowsvc.queries import MAX_PAGE_SIZE
 
 BASE_PATH = "/workflowsvc/api/v1"
@@ -141,17 +142,28 @@ def link(operation_id: str, *, body: dict[str, Any] | None = None, **parameters:
     return found
 
 
+_COMPONENT = "#/components/schemas/{model}"
+
+
+def _schema_of(model: str) -> OpenAPIResponseContentSchema:
+    # A reference by name, not the model: Powertools would build a TypeAdapter for each model a route's
+    # responses name, on its first request, though only the OpenAPI document reads it. The document gets
+    # the schemas of ``models.responses`` from ``openapi_document``.
+    return {"schema": {"$ref": _COMPONENT.format(model=model)}}
+
+
 def responses(
     success: int,
-    model: Any,
+    model: str,
     *errors: int,
     links: dict[str, dict[str, Any]] | None = None,
 ) -> dict[int, OpenAPIResponse]:
-    """OpenAPI responses of a route: the success body (with ``Location`` on a 201, and the links to what
-    can follow), and each error status with the error body."""
+    """OpenAPI responses of a route: the success body, a model of ``models.responses`` named by its class
+    name (with ``Location`` on a 201, and the links to what can follow), and each error status with the
+    error body."""
     answer: OpenAPIResponse = {
         "description": HTTPStatus(success).phrase,
-        "content": {"application/json": {"model": model}},
+        "content": {"application/json": _schema_of(model)},
     }
     if success == HTTPStatus.CREATED:
         answer["headers"] = {
@@ -163,7 +175,7 @@ def responses(
     for status in sorted({400, 401, 403, *errors}):
         documented[status] = {
             "description": _ERROR_DESCRIPTIONS[status],
-            "content": {"application/json": {"model": ErrorBody}},
+            "content": {"application/json": _schema_of("ErrorBody")},
         }
     return documented
 
@@ -327,6 +339,45 @@ def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaCo
     return app.resolve(event, context)
 
 
+def prepare_snapshot(app: APIGatewayHttpResolver, method: str, path: str) -> None:
+    """Under Lambda SnapStart, do before the snapshot what a cold start would do on the first request.
+
+    Powertools builds a route's validation on the route's first request, and the DynamoDB client is made
+    on first use. With SnapStart, init runs once per published version, off every caller's path, and its
+    memory is restored for each new execution environment: both are done there. ``random``'s state is
+    restored too, the same in every environment, so it is seeded afresh after each restore (jitter and
+    the choice of a counter item must differ between environments). ``snapshot_restore_py`` ships with
+    Lambda's Python runtimes; elsewhere (tests, the local run, a function without SnapStart) nothing is
+    registered.
+    """
+    try:
+        from snapshot_restore_py import register_after_restore, register_before_snapshot
+    except ImportError:
+        return
+    register_before_snapshot(warm, app, method, path)
+    register_after_restore(random.seed)
+
+
+def warm(app: APIGatewayHttpResolver, method: str, path: str) -> int:
+    """One request without ``nsfilter`` through the resolver: the route's validation is built and run, the
+    request fails it (400), nothing reaches the service or AWS. Answers the status."""
+    from workflowsvc.store.dynamo import dynamodb_client
+
+    dynamodb_client()
+    event = {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json"},
+        "requestContext": {"http": {"method": method, "path": path}, "stage": "$default"},
+        "body": "{}" if method in _METHODS_WITH_A_BODY else None,
+        "isBase64Encoded": False,
+    }
+    answer = app.resolve(event, None)  # type: ignore[arg-type]
+    return int(answer["statusCode"])
+
+
 def caller(app: APIGatewayHttpResolver) -> Caller:
     found: Caller = app.context["caller"]
     return found
@@ -361,6 +412,7 @@ def openapi_document(resolvers: list[APIGatewayHttpResolver], title: str, versio
     the error body instead (see ``make_resolver``), so the 422s and their schemas are dropped.
     """
     merged: dict[str, Any] = {}
+    response_schemas = _response_schemas()
     for resolver in resolvers:
         schema = json.loads(resolver.get_openapi_json_schema(title=title, version=version))
         if not merged:
@@ -371,6 +423,8 @@ def openapi_document(resolvers: list[APIGatewayHttpResolver], title: str, versio
         for path, operations in schema.get("paths", {}).items():
             merged["paths"].setdefault(path, {}).update(operations)
         merged["components"]["schemas"].update(schema.get("components", {}).get("schemas", {}))
+    for name, found in response_schemas.items():
+        merged["components"]["schemas"].setdefault(name, found)
     for operations in merged.get("paths", {}).values():
         for operation in operations.values():
             if isinstance(operation, dict):
@@ -379,6 +433,39 @@ def openapi_document(resolvers: list[APIGatewayHttpResolver], title: str, versio
                     _json_parameter(parameter)
     _drop_unreferenced_schemas(merged)
     return merged
+
+
+def _response_schemas() -> dict[str, Any]:
+    """The schemas of every response model, as Powertools writes a route's response models: their
+    serialization schema, nested models as components of their own."""
+    from pydantic import BaseModel, TypeAdapter
+    from pydantic.json_schema import GenerateJsonSchema
+
+    from workflowsvc.models import responses as models
+
+    shapes: list[type[BaseModel]] = [
+        models.Task,
+        models.WorkflowRun,
+        models.RunPage,
+        models.WorkflowDefinition,
+        models.DefinitionPage,
+        models.ErrorDetail,
+        models.ErrorBody,
+    ]
+    generator = GenerateJsonSchema(ref_template=_COMPONENT)
+    _, definitions = generator.generate_definitions(
+        inputs=[(shape.__name__, "serialization", TypeAdapter(shape).core_schema) for shape in shapes]
+    )
+    # Powertools writes the document without nulls: no ``"default": null``.
+    return {name: _without_nulls(found) for name, found in definitions.items()}
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
 
 
 def _json_parameter(parameter: dict[str, Any]) -> None:

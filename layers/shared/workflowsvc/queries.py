@@ -8,7 +8,7 @@ from typing import Any, get_args
 
 from workflowsvc import timestamps
 from workflowsvc.errors import BadRequest
-from workflowsvc.models.api import RunStatus
+from workflowsvc.models.values import RunStatus
 
 RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
 SORTABLE_FIELDS = ("_createdAt", "_updatedAt", "_name", "_status", "_workflowDefId")

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
-
+from workflowsvc import aws
 from workflowsvc.config import get_settings, once_per_process
-from workflowsvc.models.messages import StepMessage
 
 MAX_DELAY_SECONDS = 900  # SQS's limit; longer waits are left to the sweeper
 
 
 @once_per_process
 def sqs_client() -> Any:
-    return boto3.client("sqs")
+    return aws.client("sqs")
 
 
 class TaskQueue:
@@ -27,6 +25,8 @@ class TaskQueue:
         return self._client or sqs_client()
 
     def send_step(self, run_id: str, step: int, task_id: str | None = None, delay_seconds: int = 0) -> None:
+        from workflowsvc.models.messages import StepMessage  # a model: built by the functions that send
+
         message = StepMessage(run_id=run_id, step=step, task_id=task_id)
         self.client.send_message(
             QueueUrl=self.queue_url,

@@ -1,13 +1,14 @@
-"""Request and response bodies of the HTTP API.
+"""Request bodies of the HTTP API (the responses' shapes, for the documentation, are ``responses``).
 
 Field names start with ``_`` as in the vendor's API; pydantic keeps leading underscores for private
-attributes, so every field has a plain Python name and the API name as its alias.
+attributes, so every field has a plain Python name and the API name as its alias. The models are built on
+their first use (``defer_build``): a function builds the one it reads, not every model of this module.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
 
@@ -21,15 +22,8 @@ from workflowsvc.limits import (
     MAX_TASK_TIMEOUT_SECONDS,
     MAX_TASKS,
 )
+from workflowsvc.models.values import Backoff, RequestedStatus, TimeoutPolicy
 from workflowsvc.tasks import TASK_TYPE_NAMES, TASK_TYPES
-
-RunStatus = Literal["QUEUED", "RUNNING", "PAUSED", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED"]
-TaskStatus = Literal[
-    "QUEUED", "RUNNING", "PAUSED", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED", "SKIPPED"
-]
-RequestedStatus = Literal["PAUSED", "RESUMED", "RETRIED", "TERMINATED"]
-TimeoutPolicy = Literal["TIME_OUT_WF", "ALERT_ONLY"]
-Backoff = Literal["FIXED", "EXPONENTIAL"]
 
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 
@@ -76,7 +70,7 @@ Inputs = Annotated[dict[str, Any], AfterValidator(_bounded_input)]
 
 class _Model(BaseModel):
     # Requests are read by their API names only: "status" is not "_status".
-    model_config = ConfigDict(extra="forbid", serialize_by_alias=True)
+    model_config = ConfigDict(extra="forbid", serialize_by_alias=True, defer_build=True)
 
 
 # ------------------------------------------------------------------ requests
@@ -116,7 +110,7 @@ TaskTypeName = Annotated[
 
 class TaskDefinition(_Model):
     model_config = ConfigDict(
-        extra="forbid", serialize_by_alias=True, json_schema_extra=_task_definition_schema
+        extra="forbid", serialize_by_alias=True, defer_build=True, json_schema_extra=_task_definition_schema
     )
 
     name: Name = Field(
@@ -157,81 +151,3 @@ class StartWorkflowRequest(_Model):
 
 class StatusChangeRequest(_Model):
     status: RequestedStatus = Field(alias="_status")
-
-
-# ------------------------------------------------------------------ responses (documentation of the shapes)
-
-
-class _Open(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="allow", serialize_by_alias=True)
-
-
-class Task(_Open):
-    id: str = Field(alias="_id")
-    name: str = Field(alias="_name")
-    sequenceno: int = Field(alias="_sequenceno")
-    type: TaskTypeName = Field(alias="_type")
-    status: TaskStatus = Field(alias="_status")
-    attempts: int | None = Field(default=None, alias="_attempts")
-    started_at: str | None = Field(default=None, alias="_startedAt")
-    ended_at: str | None = Field(default=None, alias="_endedAt")
-    output: Any = Field(default=None, alias="_output")
-    error: str | None = Field(default=None, alias="_error")
-    loop_task_id: str | None = Field(default=None, alias="_loopTaskId")
-    loop_index: int | None = Field(default=None, alias="_loopIndex")
-
-
-class WorkflowRun(_Open):
-    id: str = Field(alias="_id")
-    workflow_def_id: str = Field(alias="_workflowDefId")
-    name: str = Field(alias="_name")
-    namespaces: list[str] = Field(alias="_namespaces")
-    user_type: str | None = Field(alias="_userType")
-    tasks: list[Task] = Field(alias="_tasks")
-    timeout_seconds: int | None = Field(alias="_timeoutSeconds")
-    timeout_policy: TimeoutPolicy | None = Field(alias="_timeoutPolicy")
-    status: RunStatus = Field(alias="_status")
-    created_at: str = Field(alias="_createdAt")
-    updated_at: str = Field(alias="_updatedAt")
-    created_by: str = Field(alias="_createdBy")
-    updated_by: str = Field(alias="_updatedBy")
-    input_params: dict[str, Any] = Field(alias="_inputParams")
-    output: Any = Field(alias="_output")
-    error: str | None = Field(default=None, alias="_error")
-    timeout_alerted_at: str | None = Field(default=None, alias="_timeoutAlertedAt")
-
-
-class RunPage(_Open):
-    offset: int = Field(alias="_offset")
-    page_size: int = Field(alias="_pageSize")
-    total: int = Field(alias="_total")
-    items: list[WorkflowRun] = Field(alias="_list")
-    next_token: str | None = Field(default=None, alias="_nextToken")
-
-
-class WorkflowDefinition(_Open):
-    id: str = Field(alias="_id")
-    name: str = Field(alias="_name")
-    namespaces: list[str] = Field(alias="_namespaces")
-    tasks: list[dict[str, Any]] = Field(alias="_tasks")
-    created_at: str = Field(alias="_createdAt")
-    created_by: str = Field(alias="_createdBy")
-
-
-class DefinitionPage(_Open):
-    offset: int = Field(alias="_offset")
-    page_size: int = Field(alias="_pageSize")
-    total: int = Field(alias="_total")
-    items: list[WorkflowDefinition] = Field(alias="_list")
-    next_token: str | None = Field(default=None, alias="_nextToken")
-
-
-class ErrorDetail(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
-    code: str = Field(alias="_code", description="Machine code, e.g. INVALID_PARAMETER, NOT_FOUND.")
-    message: str = Field(alias="_message", description="What is wrong, naming the field and the value.")
-
-
-class ErrorBody(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
-    error: ErrorDetail = Field(alias="_error")

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from workflowsvc import definitions
 from workflowsvc.errors import NotFound
 from workflowsvc.identity import Caller
-from workflowsvc.models.api import WorkflowDefinitionRequest
 from workflowsvc.queries import DefinitionListQuery
 from workflowsvc.service import Context
 from workflowsvc.service.common import is_uuid, page_body, position, visible
+
+if TYPE_CHECKING:  # only the function that creates definitions reads a request body
+    from workflowsvc.models.api import WorkflowDefinitionRequest
 
 
 def create_definition(
     context: Context, request: WorkflowDefinitionRequest, namespaces: tuple[str, ...], caller: Caller
 ) -> dict[str, Any]:
+    from workflowsvc import definitions  # the rules of definitions (and expressions): this use case only
+
     definition = definitions.new_definition(request, namespaces, caller.subject, context.clock.now_ns())
     context.store.definitions.put(definition)
     return definition

@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workflowsvc import runs
 from workflowsvc.errors import AlreadyExists, BadRequest, Conflict
 from workflowsvc.identity import Caller
-from workflowsvc.models.api import StartWorkflowRequest
 from workflowsvc.service import Context
 from workflowsvc.service.definitions import get_definition
 from workflowsvc.store.idempotency import IdempotencyRecord
+
+if TYPE_CHECKING:
+    from workflowsvc.models.api import StartWorkflowRequest
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 

@@ -10,9 +10,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from workflowsvc import aws
 from workflowsvc.config import once_per_process
 
 Item = dict[str, Any]
@@ -23,7 +23,7 @@ BATCH_WRITE_LIMIT = 25
 @once_per_process
 def dynamodb_client() -> Any:
     """Made on first use, not at import, so tests and the local run can point it elsewhere first."""
-    return boto3.client("dynamodb")
+    return aws.client("dynamodb")
 
 
 def string(value: str) -> dict[str, str]:
