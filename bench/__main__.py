@@ -170,11 +170,22 @@ def _check_faster_moto(stack: Stack) -> bool:
     )
 
 
+# The sample event of each API function's first request (events/<name>.json).
+_FIRST_EVENTS = {
+    "functions.update_workflow_status.app": "update_workflow_status_paused",
+}
+
+
 def _cold_start_targets(stack: Stack) -> list[coldstart.Target]:
     """Every API function (a target each), and the worker (reported, no target). The console's
     function, on routes open to anyone, serves files and is not an API function."""
     targets = [
-        coldstart.Target(f.logical_id, f.module_name, stack.function_environment(f.logical_id))
+        coldstart.Target(
+            f.logical_id,
+            f.module_name,
+            stack.function_environment(f.logical_id),
+            event=_FIRST_EVENTS.get(f.module_name, f.module_name.split(".")[1]),
+        )
         for f in (route.function for route in stack.template.http_routes() if not route.public)
     ]
     worker_function = stack.template.function("TaskWorkerFunction")
