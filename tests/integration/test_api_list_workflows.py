@@ -1,7 +1,9 @@
 """Listing runs: GET /workflows with paging, filters, sorting and _nextToken.
 
 Runs with chosen creation times, update times and statuses are written through the store in the
-Given steps; every assertion goes through the list handler.
+Given steps; every assertion goes through the list handler. Every test runs twice: with the namespaces'
+runs on one partition of the index, as a quiet namespace has them, and spread over four, as a namespace
+written hard has them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 import pytest
 from workflowsvc import timestamps
+from workflowsvc.store import shards
 
 from tests.support import runs as data
 from tests.support.checks import ids
@@ -22,6 +25,16 @@ from tests.support.runs import SEED_DEFINITION
 SECOND = 1_000_000_000
 MINUTE = 60 * SECOND
 BOTH_NAMESPACES = f"{SAMPLE_NAMESPACE},{SAMPLE_OTHER_NAMESPACE}"
+
+
+@pytest.fixture(autouse=True, params=[1, 4], ids=["one-partition", "four-partitions"])
+def partitions(request: Any, clock: Any, store: Any) -> int:
+    """How many index partitions the sample namespaces' runs are spread over."""
+    if request.param > 1:
+        for namespace in (SAMPLE_NAMESPACE, SAMPLE_OTHER_NAMESPACE):
+            store.shards.raise_to(namespace, request.param)
+        clock.advance(shards.CACHE_SECONDS * 2)  # writers use the new partitions only from then on
+    return int(request.param)
 
 
 def at(text: str) -> int:

@@ -9,6 +9,7 @@ import pytest
 from workflowsvc import runs
 from workflowsvc.execution import timing
 from workflowsvc.store import keys
+from workflowsvc.store.runs import LOOK_ROUNDING_NS
 
 from tests.support.clock import ShiftedClock
 from tests.support.dynamodb import before_request
@@ -40,8 +41,14 @@ def worker_dies_once_before_recording(target: Target) -> Iterator[list[str]]:
 
 
 def past_the_lease(clock: ShiftedClock, task_timeout_seconds: float) -> None:
-    """Move the clock past the lease of an attempt of a task with that timeout."""
-    clock.advance(task_timeout_seconds + timing.LEASE_MARGIN_NS / runs.NS + 1)
+    """Move the clock past the lease of an attempt of a task with that timeout, as the active index keys
+    it (rounded up)."""
+    clock.advance(task_timeout_seconds + (timing.LEASE_MARGIN_NS + LOOK_ROUNDING_NS) / runs.NS + 1)
+
+
+def past_the_redrive_time(clock: ShiftedClock) -> None:
+    """Move the clock past the time a step nobody took is sent again, as the active index keys it."""
+    clock.advance((runs.REDRIVE_AFTER_NS + LOOK_ROUNDING_NS) / runs.NS)
 
 
 def definition(
@@ -160,7 +167,7 @@ def test_a_lost_message_is_sent_again_by_the_sweeper(
 
     # When the sweeper runs before and after the re-drive time
     assert sweeper.run() == 0
-    clock.advance(runs.REDRIVE_AFTER_NS / runs.NS)
+    past_the_redrive_time(clock)
     assert sweeper.run() == 1
 
     # Then the step's message is on the queue again, and the run completes, each task called once
@@ -182,7 +189,7 @@ def test_a_message_lost_between_two_tasks_is_sent_again_by_the_sweeper(
     assert worker.discard_all() == 1
 
     # When the re-drive time passes and the sweeper runs
-    clock.advance(runs.REDRIVE_AFTER_NS / runs.NS)
+    past_the_redrive_time(clock)
     assert sweeper.run() == 1
     worker.drain()
 

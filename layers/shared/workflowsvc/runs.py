@@ -93,15 +93,19 @@ def reset_task(task: TaskDocument) -> None:
 
 def due_ns(record: RunRecord) -> int | None:
     """When the sweeper must look at the run again; None once it cannot move on its own."""
+    times = [time for time in due_times(record) if time is not None]
+    return min(times) if times else None
+
+
+def due_times(record: RunRecord) -> tuple[int | None, int | None]:
+    """What makes a run due for the sweeper: its deadline (while one counts), and when its current step
+    must be looked at (the lease of the attempt in flight, or the re-drive time of a step nobody took)."""
     if record.status not in ACTIVE_STATUSES:
-        return None
+        return None, None
     state = record.state
-    candidates = []
-    if state.deadline_ns is not None and not state.alerted:
-        candidates.append(state.deadline_ns)
+    deadline = state.deadline_ns if state.deadline_ns is not None and not state.alerted else None
     if state.claimed:
-        if state.lease_ns is not None:
-            candidates.append(state.lease_ns)
-    elif next_task(record.run) is not None:
-        candidates.append(state.scheduled_ns + REDRIVE_AFTER_NS)
-    return min(candidates) if candidates else None
+        return deadline, state.lease_ns
+    if next_task(record.run) is not None:
+        return deadline, state.scheduled_ns + REDRIVE_AFTER_NS
+    return deadline, None

@@ -99,15 +99,25 @@ class ExecutionState:
 
 @dataclass
 class RunRecord:
-    """A run and its execution state, at ``version`` (0 for one not stored yet)."""
+    """A run and its execution state, at ``version`` (0 for one not stored yet).
+
+    ``placement`` is the store's: which partition of each namespace's index the run is on (it stays on
+    the one it started on). Rules never read it; it travels with the record so a write keeps it.
+    """
 
     run: RunDocument
     state: ExecutionState
     version: int = 0
+    placement: dict[str, int] = field(default_factory=dict)
 
     def clone(self) -> RunRecord:
         """A copy to change: rules never change the record they were given."""
-        return RunRecord(run=copy.deepcopy(self.run), state=copy.deepcopy(self.state), version=self.version)
+        return RunRecord(
+            run=copy.deepcopy(self.run),
+            state=copy.deepcopy(self.state),
+            version=self.version,
+            placement=dict(self.placement),
+        )
 
     @property
     def id(self) -> str:

@@ -21,7 +21,7 @@ class DefinitionStore:
                         "TableName": self.table.name,
                         "Item": {
                             **keys.key(keys.definition_pk(definition["_id"]), keys.copy_sk(namespace)),
-                            "gsi1pk": string(keys.namespace_partition(namespace, keys.DEFINITION)),
+                            "gsi1pk": string(keys.definition_partition(namespace)),
                             "gsi1sk": string(
                                 keys.created_sort_key(definition["_createdAt"], definition["_id"])
                             ),

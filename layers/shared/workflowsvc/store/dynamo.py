@@ -7,8 +7,11 @@ read with the low-level client: no type conversion on the hot paths.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -18,6 +21,24 @@ from workflowsvc.config import once_per_process
 Item = dict[str, Any]
 
 BATCH_WRITE_LIMIT = 25
+BATCH_GET_LIMIT = 100
+
+# What DynamoDB answers when a write met another in flight, or more traffic than a partition takes: the
+# same write may well go through a moment later. (A failed condition is never one of them.)
+_TRANSIENT_ERRORS = frozenset(
+    {
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+    }
+)
+_TRANSIENT_CANCELLATIONS = frozenset(
+    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+)
+
+T = TypeVar("T")
 
 
 @once_per_process
@@ -52,6 +73,53 @@ def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+def is_transient(error: ClientError) -> bool:
+    """Whether the request was pushed back (another transaction held an item it writes, or throttling),
+    rather than refused: a cancelled transaction is transient only when no item failed its condition."""
+    code = error_code(error)
+    if code == "TransactionCanceledException":
+        reasons = [reason for reason in cancellation_codes(error) if reason != "None"]
+        return bool(reasons) and all(reason in _TRANSIENT_CANCELLATIONS for reason in reasons)
+    return code in _TRANSIENT_ERRORS
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Tries of a write that was pushed back, with full jitter between them (each pause drawn between 0
+    and an exponential ceiling), so that writers that collided spread out. The pauses add up to at most
+    about a second: well within the API functions' 10 s."""
+
+    attempts: int = 8
+    base_s: float = 0.01
+    cap_s: float = 0.4
+
+    def pause_s(self, retry: int) -> float:
+        return random.uniform(0, min(self.cap_s, self.base_s * 2**retry))  # noqa: S311 - jitter
+
+
+DEFAULT_BACKOFF = Backoff()
+
+
+def pushed_back_retried(
+    call: Callable[[], T],
+    on_pushed_back: Callable[[], None] | None = None,
+    backoff: Backoff = DEFAULT_BACKOFF,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """``call()``, tried again after a pause while DynamoDB pushes it back (``is_transient``); any other
+    error, or the last push-back, is raised. ``call`` builds its request afresh each time."""
+    for retry in range(backoff.attempts):
+        try:
+            return call()
+        except ClientError as error:
+            if not is_transient(error) or retry == backoff.attempts - 1:
+                raise
+            if on_pushed_back is not None:
+                on_pushed_back()
+            sleep(backoff.pause_s(retry))
+    raise AssertionError("unreachable: the last try raises")
+
+
 class Table:
     """One table, through the shared client (or one given, e.g. to count a test's requests)."""
 
@@ -82,6 +150,20 @@ class Table:
             while pending:
                 answer = self.client.batch_write_item(RequestItems=pending)
                 pending = answer.get("UnprocessedItems") or {}
+
+    def batch_get(self, item_keys: list[dict[str, Any]], projection: str | None = None) -> list[Item]:
+        """The items of ``item_keys`` that exist, in no particular order (BatchGetItem, 100 at a time)."""
+        found: list[Item] = []
+        for start in range(0, len(item_keys), BATCH_GET_LIMIT):
+            request: dict[str, Any] = {"Keys": item_keys[start : start + BATCH_GET_LIMIT]}
+            if projection:
+                request["ProjectionExpression"] = projection
+            pending: dict[str, Any] = {self.name: request}
+            while pending:
+                answer = self.client.batch_get_item(RequestItems=pending)
+                found.extend(answer["Responses"].get(self.name, []))
+                pending = answer.get("UnprocessedKeys") or {}
+        return found
 
     def write(self, operations: list[dict[str, Any]]) -> None:
         """One operation as a single write, several as one transaction (all or nothing)."""

@@ -1,12 +1,14 @@
 """Every key of the table: the one place a key string is built or read. The design: docs/design.md.
 
 - run, one copy per namespace: ``RUN#<id>`` / ``NS#<namespace>``; on the NamespaceIndex
-  ``NS#<namespace>#RUN`` / ``<_createdAt>#<id>``; the first copy, while the run can move on its own, on
-  the ActiveRunIndex ``ACTIVE#<shard>`` / ``<due time in ns, 20 digits>#<id>``.
+  ``NS#<namespace>#RUN#<shard>`` / ``<_createdAt>#<id>``; the first copy, while the run can move on its
+  own, on the ActiveRunIndex ``ACTIVE#<shard>`` / ``<due time in ns, 20 digits>#<id>``.
 - iteration task: ``RUN#<id>`` / ``LOOP#<parent task id>#<index, 7 digits>#<_sequenceno, 7 digits>``.
 - definition, one copy per namespace: ``DEF#<id>`` / ``NS#<namespace>``; on the NamespaceIndex
   ``NS#<namespace>#DEF`` / ``<_createdAt>#<id>``.
-- run counters: ``COUNT#<namespace>`` / ``RUN#ALL``, ``RUN#<status>``.
+- run counters, one item per shard: ``COUNT#<namespace>#<shard>`` / ``COUNTS``, a number per status and
+  ``ALL``.
+- a namespace's shard count: ``NAMESPACE#<namespace>`` / ``SHARDS``.
 - idempotency record: ``IDEMPOTENCY#<hash>`` / ``IDEMPOTENCY``.
 """
 
@@ -19,7 +21,9 @@ Key = dict[str, AttributeValue]
 
 NAMESPACE_INDEX = "NamespaceIndex"
 ACTIVE_RUN_INDEX = "ActiveRunIndex"
-ACTIVE_SHARDS = 8  # the sparse active index is spread over a few keys so no partition runs hot
+# Every run that can move is on the active index: spread over this many keys, no key takes more than a
+# sixty-fourth of the writes of the whole service.
+ACTIVE_SHARDS = 64
 
 # Below and above every "<timestamp>#<id>" sort key of the namespace index.
 LOWEST_SORT_KEY, HIGHEST_SORT_KEY = "0", "~"
@@ -31,7 +35,6 @@ _RUN_PREFIX = "RUN#"
 _DEFINITION_PREFIX = "DEF#"
 _COPY_PREFIX = "NS#"
 _ITERATION_PREFIX = "LOOP#"
-_ALL_RUNS = "ALL"
 
 
 def key(pk: str, sk: str) -> Key:
@@ -57,9 +60,14 @@ def copy_sk(namespace: str) -> str:
 COPY_SK_PREFIX = _COPY_PREFIX
 
 
-def namespace_partition(namespace: str, kind: str) -> str:
-    """The NamespaceIndex partition of the runs (``RUN``) or definitions (``DEF``) of a namespace."""
-    return f"{_COPY_PREFIX}{namespace}#{kind}"
+def run_partition(namespace: str, shard: int) -> str:
+    """One of the NamespaceIndex partitions of a namespace's runs (a run stays on the one it started on)."""
+    return f"{_COPY_PREFIX}{namespace}#{RUN}#{shard}"
+
+
+def definition_partition(namespace: str) -> str:
+    """The NamespaceIndex partition of a namespace's definitions (written rarely: one is enough)."""
+    return f"{_COPY_PREFIX}{namespace}#{DEFINITION}"
 
 
 def created_sort_key(created_at: str, item_id: str) -> str:
@@ -123,9 +131,16 @@ def definition_pk(definition_id: str) -> str:
 # ------------------------------------------------------------------ counters and idempotency
 
 
-def counter_key(namespace: str, status: str | None) -> Key:
-    """The counter of a namespace's runs in ``status``, or of all its runs (``None``)."""
-    return key(f"COUNT#{namespace}", f"{_RUN_PREFIX}{status or _ALL_RUNS}")
+ALL_RUNS = "ALL"  # the counter attribute of all of a namespace's runs, beside one per status
+
+
+def counter_key(namespace: str, shard: int) -> Key:
+    """One shard of a namespace's run counters (the counts are the sums over its shards)."""
+    return key(f"COUNT#{namespace}#{shard}", "COUNTS")
+
+
+def namespace_shards_key(namespace: str) -> Key:
+    return key(f"NAMESPACE#{namespace}", "SHARDS")
 
 
 def idempotency_key(key_hash: str) -> Key:

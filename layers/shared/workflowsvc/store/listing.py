@@ -1,9 +1,10 @@
 """Finding runs and definitions: pages of a namespace's items from the namespace index.
 
-The index orders a namespace's runs (or definitions) by creation, ties on the id. A list in that order
-reads one page (plus the items an ``_offset`` skips) from each namespace asked for and merges them; date
-filters are key conditions; other filters are filter expressions. Any other sort reads every match and
-sorts it here.
+The index orders a namespace's runs (or definitions) by creation, ties on the id, in each of the
+namespace's partitions (``store.shards``). Its entries are slim: the keys and the attributes lists filter
+on. A list in creation order reads from each partition of each namespace asked for a share of the page
+at a time, merges them in order, and then fetches the page's documents with one BatchGetItem; date filters
+are key conditions, other filters filter expressions. Any other sort reads every match and sorts it here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from workflowsvc import queries
 from workflowsvc.queries import DefinitionListQuery, RunListQuery
 from workflowsvc.store import keys
 from workflowsvc.store.dynamo import Item, Table, document, string
+from workflowsvc.store.shards import NamespaceShards
 
 ListQuery = RunListQuery | DefinitionListQuery
 
@@ -49,17 +51,28 @@ class IndexQuery:
             high, low = (min(high, bound), low) if descending else (high, max(low, bound))
         if low > high:
             return None
-        expression, values = (
-            _run_filter(query) if isinstance(query, RunListQuery) else _definition_filter(query)
-        )
+        if isinstance(query, RunListQuery):
+            expression, values = _run_filter(query)
+        else:
+            expression, values = _definition_filter(query)
         return cls(kind, (low, high), expression, values)
 
-    def request(self, namespace: str) -> dict[str, Any]:
+    def partitions(self, namespaces: tuple[str, ...], shards: NamespaceShards) -> list[str]:
+        """Every index partition of this kind of item of ``namespaces``."""
+        if self.kind == keys.DEFINITION:
+            return [keys.definition_partition(namespace) for namespace in namespaces]
+        return [
+            keys.run_partition(namespace, shard)
+            for namespace in namespaces
+            for shard in range(shards.get(namespace).shards)
+        ]
+
+    def request(self, partition: str) -> dict[str, Any]:
         request: dict[str, Any] = {
             "IndexName": keys.NAMESPACE_INDEX,
             "KeyConditionExpression": "gsi1pk = :p AND gsi1sk BETWEEN :lo AND :hi",
             "ExpressionAttributeValues": {
-                ":p": string(keys.namespace_partition(namespace, self.kind)),
+                ":p": string(partition),
                 ":lo": string(self.key_range[0]),
                 ":hi": string(self.key_range[1]),
                 **self.filter_values,
@@ -92,8 +105,9 @@ def _definition_filter(query: DefinitionListQuery) -> tuple[str | None, dict[str
 
 
 class Listing:
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, shards: NamespaceShards) -> None:
         self.table = table
+        self.shards = shards
 
     def runs(self, query: RunListQuery, position: dict[str, Any] | None) -> Page:
         """A page of runs. ``position`` is what the previous page's token carried, or None."""
@@ -109,13 +123,17 @@ class Listing:
         offset = position["o"] if position else query.offset
         skip = 0 if position else query.offset
         needed = skip + query.page_size + 1  # one more than the page says whether another page follows
+        # The token's sort key is where every partition goes on from: the order is one across them.
         index_query = IndexQuery.of(kind, query, position["k"] if position else None, descending)
         if index_query is None:
             return Page(items=[], offset=offset, has_more=False)
-        limit = None if index_query.filter_expression else needed
+        partitions = index_query.partitions(query.namespaces, self.shards)
+        # Runs are spread evenly over a namespace's partitions: each is read a share of what is needed
+        # at a time, and read again only when the merge has used up what it gave.
+        share = -(-needed // len(partitions)) + 1 if len(partitions) > 1 else needed
         streams = [
-            self._partition(index_query.request(namespace), descending, limit)
-            for namespace in query.namespaces
+            self._partition(index_query.request(partition), descending, share, needed)
+            for partition in partitions
         ]
         merged = heapq.merge(*streams, key=lambda item: item["gsi1sk"]["S"], reverse=descending)
         seen: set[str] = set()
@@ -129,29 +147,41 @@ class Listing:
                 break
         page = picked[skip : skip + query.page_size]
         return Page(
-            items=[document(item) for item in page],
+            items=self._documents(page),
             offset=offset,
             has_more=len(picked) > skip + query.page_size,
             last_key=page[-1]["gsi1sk"]["S"] if page else None,
         )
 
-    def _partition(self, request: dict[str, Any], descending: bool, limit: int | None) -> Iterator[Item]:
-        """Items of one namespace partition of the index, in key order, read ``limit`` at a time."""
+    def _partition(
+        self, request: dict[str, Any], descending: bool, share: int, needed: int
+    ) -> Iterator[Item]:
+        """Items of one partition of the index, in key order, read ``share`` at a time (``needed`` at most
+        in all). With a filter, how many entries a page must read is unknown: a page of the query reads as
+        many as DynamoDB reads at once (1 MB), and the next only if the merge needs more."""
         request["ScanIndexForward"] = not descending
-        if limit is None:
-            yield from self.table.query_all(**request)
-            return
-        # DynamoDB answers at most 1 MB a page: later pages ask only for what is still missing, so a
-        # deep offset never reads more than it needs.
-        remaining = limit
+        filtered = "FilterExpression" in request
+        remaining = needed
         while remaining > 0:
-            request["Limit"] = remaining
+            if not filtered:
+                request["Limit"] = min(share, remaining)
             answer = self.table.client.query(TableName=self.table.name, **request)
             yield from answer["Items"]
-            remaining -= answer["ScannedCount"]
+            if not filtered:
+                remaining -= answer["ScannedCount"]
             if "LastEvaluatedKey" not in answer:
                 return
             request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def _documents(self, entries: list[Item]) -> list[dict[str, Any]]:
+        """The documents of index entries, in their order, with one BatchGetItem."""
+        if not entries:
+            return []
+        found = self.table.batch_get(
+            [{"pk": entry["pk"], "sk": entry["sk"]} for entry in entries], "pk, sk, doc"
+        )
+        by_key = {(item["pk"]["S"], item["sk"]["S"]): item for item in found}
+        return [document(by_key[(entry["pk"]["S"], entry["sk"]["S"])]) for entry in entries]
 
     def _sorted_here(self, query: RunListQuery, position: dict[str, Any] | None) -> Page:
         # Only _createdAt has an index order; other sorts read the namespace's matches and sort them.
@@ -168,8 +198,8 @@ class Listing:
         index_query = IndexQuery.of(keys.RUN, query, None, True)
         if index_query is None:
             return []
-        found: dict[str, dict[str, Any]] = {}
-        for namespace in query.namespaces:
-            for item in self._partition(index_query.request(namespace), True, None):
-                found.setdefault(item["pk"]["S"], document(item))
-        return list(found.values())
+        entries: dict[str, Item] = {}
+        for partition in index_query.partitions(query.namespaces, self.shards):
+            for entry in self.table.query_all(**index_query.request(partition)):
+                entries.setdefault(entry["pk"]["S"], entry)
+        return self._documents(list(entries.values()))

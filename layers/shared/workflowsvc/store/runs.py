@@ -1,10 +1,11 @@
 """Runs: the run's items (one full copy per namespace), its iteration tasks, and the runs the sweeper is due
-to look at. Every change of a run is conditional on the version it was read at."""
+to look at. Every change of a run is conditional on the version it was read at; a write DynamoDB pushes
+back (another transaction held one of its items, throttling) is tried again after a pause."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -22,13 +23,24 @@ from workflowsvc.store.dynamo import (
     document,
     error_code,
     number,
+    pushed_back_retried,
     string,
 )
+from workflowsvc.store.shards import NamespaceShards
+
+NS = 1_000_000_000
+# The active index keys a run by when the sweeper must look at it. The time a step must be looked at
+# (its lease, its re-drive time) moves with every write of the run, so it is rounded up to this: writes
+# in quick succession (a claim, its result, the next claim) mostly keep the key and so do not rewrite the
+# index entry; the sweeper, which passes once a minute anyway, sees a lost step at most this much later.
+# A deadline is kept exact: it moves only on a pause, a resume or a retry.
+LOOK_ROUNDING_NS = 60 * NS
 
 
 class RunStore:
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, shards: NamespaceShards) -> None:
         self.table = table
+        self.shards = shards
 
     # ------------------------------------------------------------ writes
 
@@ -37,9 +49,11 @@ class RunStore:
 
         Raises AlreadyExists when the idempotency key is taken (and not expired).
         """
-        operations: list[dict[str, Any]] = [idempotency] if idempotency is not None else []
-        for item in self.items(record, 1):
-            operations.append(
+        placement = {ns: self.shards.writer_shard(ns, record.id) for ns in record.run["_namespaces"]}
+        placed = RunRecord(run=record.run, state=record.state, version=1, placement=placement)
+
+        def operations() -> list[dict[str, Any]]:
+            puts = [
                 {
                     "Put": {
                         "TableName": self.table.name,
@@ -47,16 +61,22 @@ class RunStore:
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 }
-            )
-        operations += counter_updates(self.table.name, record.run["_namespaces"], None, record.status)
+                for item in self.items(placed, 1)
+            ]
+            counters = self._counter_updates(placed, None)
+            return ([idempotency] if idempotency is not None else []) + puts + counters
+
         try:
-            self.table.client.transact_write_items(TransactItems=operations)
+            pushed_back_retried(
+                lambda: self.table.client.transact_write_items(TransactItems=operations()),
+                self._pushed_back(placed),
+            )
         except ClientError as error:
             codes = cancellation_codes(error)
             if idempotency is not None and codes and codes[0] == "ConditionalCheckFailed":
                 raise AlreadyExists(idempotency["Put"]["Item"]["pk"]["S"]) from None
             raise
-        return RunRecord(run=record.run, state=record.state, version=1)
+        return placed
 
     def save(
         self, read: RunRecord, changed: RunRecord, iteration_tasks: Iterable[TaskDocument] = ()
@@ -67,33 +87,46 @@ class RunStore:
         Raises VersionConflict when the run changed meanwhile.
         """
         version = read.version + 1
-        operations: list[dict[str, Any]] = []
-        for position, item in enumerate(self.items(changed, version)):
-            put: dict[str, Any] = {"TableName": self.table.name, "Item": item}
-            if position == 0:
-                put["ConditionExpression"] = "v = :v"
-                put["ExpressionAttributeValues"] = {":v": number(read.version)}
-            operations.append({"Put": put})
-        operations += counter_updates(
-            self.table.name, changed.run["_namespaces"], read.status, changed.status
+        saved = RunRecord(
+            run=changed.run, state=changed.state, version=version, placement=dict(read.placement)
         )
-        for task in iteration_tasks:
-            operations.append(
-                {"Put": {"TableName": self.table.name, "Item": self._iteration_item(changed.id, task)}}
-            )
+        iteration_items = [self._iteration_item(changed.id, task) for task in iteration_tasks]
+
+        def operations() -> list[dict[str, Any]]:
+            writes: list[dict[str, Any]] = []
+            for position, item in enumerate(self.items(saved, version)):
+                put: dict[str, Any] = {"TableName": self.table.name, "Item": item}
+                if position == 0:
+                    put["ConditionExpression"] = "v = :v"
+                    put["ExpressionAttributeValues"] = {":v": number(read.version)}
+                writes.append({"Put": put})
+            writes += self._counter_updates(saved, read.status)
+            writes += [{"Put": {"TableName": self.table.name, "Item": item}} for item in iteration_items]
+            return writes
+
         try:
-            self.table.write(operations)
+            pushed_back_retried(lambda: self.table.write(operations()), self._pushed_back(saved))
         except ClientError as error:
             code = error_code(error)
-            if code == "ConditionalCheckFailedException":
-                raise VersionConflict(changed.id) from None
-            if code == "TransactionCanceledException" and any(
-                reason in ("ConditionalCheckFailed", "TransactionConflict")
-                for reason in cancellation_codes(error)
+            if code == "ConditionalCheckFailedException" or (
+                code == "TransactionCanceledException"
+                and "ConditionalCheckFailed" in cancellation_codes(error)
             ):
                 raise VersionConflict(changed.id) from None
             raise
-        return RunRecord(run=changed.run, state=changed.state, version=version)
+        return saved
+
+    def _counter_updates(self, record: RunRecord, old_status: str | None) -> list[dict[str, Any]]:
+        return counter_updates(
+            self.table.name, record.run["_namespaces"], old_status, record.status, self.shards.counter_shard
+        )
+
+    def _pushed_back(self, record: RunRecord) -> Callable[[], None]:
+        def note() -> None:
+            for namespace in record.run["_namespaces"]:
+                self.shards.pushed_back(namespace)
+
+        return note
 
     def put_iteration_tasks(self, run_id: str, tasks: Iterable[TaskDocument]) -> None:
         """Writes iteration tasks outside a run's transaction (e.g. iterations that never started)."""
@@ -116,7 +149,7 @@ class RunStore:
                 ":pk": string(keys.run_pk(run_id)),
                 ":ns": string(keys.COPY_SK_PREFIX),
             },
-            ProjectionExpression="v, #doc, #meta",
+            ProjectionExpression="v, sh, #doc, #meta",
             ExpressionAttributeNames={"#doc": "doc", "#meta": "meta"},
             Limit=1,
             ConsistentRead=consistent,
@@ -128,6 +161,7 @@ class RunStore:
             run=document(item),
             state=ExecutionState.from_json(document(item, "meta")),
             version=int(item["v"]["N"]),
+            placement={namespace: int(shard) for namespace, shard in document(item, "sh").items()},
         )
 
     def get_iteration_tasks(
@@ -171,25 +205,27 @@ class RunStore:
     # ------------------------------------------------------------ items
 
     def items(self, record: RunRecord, version: int = 1) -> list[Item]:
-        """The run's copies: one per namespace, each the whole document; the first also on the active index
-        while the run can move on its own. (Public for loading data sets in bulk.)"""
+        """The run's copies: one per namespace, each the whole document, on its partition of the namespace's
+        index; the first also on the active index while the run can move on its own. (Public for loading
+        data sets in bulk.)"""
         run = record.run
         doc = compact_json(run)
         if len(doc) > MAX_RUN_DOCUMENT_BYTES:  # the rules keep runs below it: this is a last guard
             raise ValueError(f"run {run['_id']} would exceed the item size limit")
         state = json.dumps(record.state.to_json(), separators=(",", ":"))
-        due = runs.due_ns(record)
+        due = _index_due_ns(record)
+        placement = compact_json(record.placement)
         items = []
         for position, namespace in enumerate(run["_namespaces"]):
             item: Item = {
                 **keys.key(keys.run_pk(run["_id"]), keys.copy_sk(namespace)),
-                "gsi1pk": string(keys.namespace_partition(namespace, keys.RUN)),
+                "gsi1pk": string(keys.run_partition(namespace, record.placement.get(namespace, 0))),
                 "gsi1sk": string(keys.created_sort_key(run["_createdAt"], run["_id"])),
                 "v": number(version),
+                "sh": string(placement),
                 "st": string(run["_status"]),
                 "nm": string(run["_name"].lower()),
                 "df": string(run["_workflowDefId"]),
-                "ua": string(run["_updatedAt"]),
                 "doc": string(doc),
                 "meta": string(state),
             }
@@ -201,6 +237,16 @@ class RunStore:
 
     def _iteration_item(self, run_id: str, task: TaskDocument) -> Item:
         return {**keys.key(keys.run_pk(run_id), _iteration_sk(task)), "doc": string(compact_json(task))}
+
+
+def _index_due_ns(record: RunRecord) -> int | None:
+    """The run's key on the active index: its deadline, or the time its step must be looked at rounded
+    up, whichever comes first (never earlier than ``runs.due_ns``, so the sweeper finds nothing early)."""
+    deadline, look = runs.due_times(record)
+    if look is not None:
+        look = -(-look // LOOK_ROUNDING_NS) * LOOK_ROUNDING_NS
+    times = [time for time in (deadline, look) if time is not None]
+    return min(times) if times else None
 
 
 def _iteration_sk(task: TaskDocument) -> str:
