@@ -36,7 +36,7 @@ def _partitions_in_use(table: str, namespace: str, up_to: int) -> dict[int, int]
 
 def test_a_new_namespace_has_one_partition_and_eight_counters(store: Store):
     count = store.shards.get("brand_new")
-    assert (count.shards, count.counter_shards) == (1, shards.MIN_COUNTER_SHARDS)
+    assert (count.shards, count.counter_shards) == (1, 32)
 
 
 def test_a_raise_reaches_readers_at_once_and_writers_only_after_every_cache_has_expired(
@@ -69,12 +69,24 @@ def test_a_count_is_never_lowered_and_two_raises_at_once_raise_once(clock: Any, 
     assert first.shards.raise_to(NAMESPACE, 2).shards == 4
 
 
-def test_a_namespace_pushed_back_often_gets_twice_the_partitions(clock: Any, store: Store):
+def test_a_namespace_throttled_often_gets_twice_the_partitions(clock: Any, store: Store):
+    for _ in range(10):
+        store.shards.pushed_back(NAMESPACE, throttled=False)  # conflicts on counters: another counter item
     for _ in range(shards.PRESSURE_EVENTS - 1):
-        store.shards.pushed_back(NAMESPACE)
+        store.shards.pushed_back(NAMESPACE, throttled=True)
     assert store.shards.get(NAMESPACE).shards == 1
-    store.shards.pushed_back(NAMESPACE)
+    store.shards.pushed_back(NAMESPACE, throttled=True)
     assert store.shards.get(NAMESPACE).shards == 2
+
+
+def test_a_function_keeps_to_one_counter_item_and_picks_another_when_its_write_is_cancelled(store: Store):
+    kept = {store.shards.counter_shard(NAMESPACE) for _ in range(20)}
+    assert len(kept) == 1
+    picked = set()
+    for _ in range(40):
+        store.shards.pushed_back(NAMESPACE, throttled=False)
+        picked.add(store.shards.counter_shard(NAMESPACE))
+    assert len(picked) > 5
 
 
 def test_runs_of_a_namespace_spread_over_partitions_list_and_count_as_one(

@@ -100,9 +100,18 @@ class Backoff:
 DEFAULT_BACKOFF = Backoff()
 
 
+def is_throttled(error: ClientError) -> bool:
+    """Pushed back for traffic (as opposed to another transaction holding an item)."""
+    if error_code(error) == "TransactionCanceledException":
+        return any(
+            reason != "TransactionConflict" for reason in cancellation_codes(error) if reason != "None"
+        )
+    return error_code(error) not in ("TransactionConflictException", "TransactionInProgressException")
+
+
 def pushed_back_retried(
     call: Callable[[], T],
-    on_pushed_back: Callable[[], None] | None = None,
+    on_pushed_back: Callable[[ClientError], None] | None = None,
     backoff: Backoff = DEFAULT_BACKOFF,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
@@ -115,7 +124,7 @@ def pushed_back_retried(
             if not is_transient(error) or retry == backoff.attempts - 1:
                 raise
             if on_pushed_back is not None:
-                on_pushed_back()
+                on_pushed_back(error)
             sleep(backoff.pause_s(retry))
     raise AssertionError("unreachable: the last try raises")
 

@@ -22,6 +22,7 @@ from workflowsvc.store.dynamo import (
     compact_json,
     document,
     error_code,
+    is_throttled,
     number,
     pushed_back_retried,
     string,
@@ -121,10 +122,10 @@ class RunStore:
             self.table.name, record.run["_namespaces"], old_status, record.status, self.shards.counter_shard
         )
 
-    def _pushed_back(self, record: RunRecord) -> Callable[[], None]:
-        def note() -> None:
+    def _pushed_back(self, record: RunRecord) -> Callable[[ClientError], None]:
+        def note(error: ClientError) -> None:
             for namespace in record.run["_namespaces"]:
-                self.shards.pushed_back(namespace)
+                self.shards.pushed_back(namespace, throttled=is_throttled(error))
 
         return note
 

@@ -1,10 +1,13 @@
 """How many keys a namespace's runs are spread over, so that no key takes every write of a namespace.
 
 A namespace's runs are written to ``shards`` partitions of the namespace index (a run stays on the one it
-started on) and its counters to ``counter_shards`` items (a write picks one at random; a count is the sum
-over them). A namespace starts with one index partition, so a quiet namespace's list reads one; it gets
-more when its writes are pushed back (transactions cancelled on its counters, throttling), up to
-``MAX_SHARDS``, and never fewer.
+started on) and its counters to ``counter_shards`` items (a count is the sum over them). A namespace starts
+with one index partition, so a quiet namespace's list reads one; it gets more when its writes are
+throttled, up to ``MAX_SHARDS``, and never fewer.
+
+Counters are in every start's and status change's transaction, so writers that pick the same counter item
+at the same moment cancel each other. Each function keeps to one counter item of a namespace and picks
+another at random when its write is cancelled: concurrent functions soon settle on items of their own.
 
 Readers must read every partition a writer may have used. Each function keeps a namespace's count for
 ``CACHE_SECONDS`` at most, so a raise is stored with the time writers may start to use it (``since``: the
@@ -27,10 +30,12 @@ from workflowsvc.timestamps import Clock
 
 NS = 1_000_000_000
 MAX_SHARDS = 64
-MIN_COUNTER_SHARDS = 8  # counters are in every start's transaction: a few from the start
+# Counters are in every start's transaction: enough items from the start that a few dozen functions
+# writing at once can each settle on one of their own. (A count reads them all in one BatchGetItem.)
+MIN_COUNTER_SHARDS = 32
 CACHE_SECONDS = 60
 _MARGIN_SECONDS = 15
-# Pushed back this often within the window, a function asks for twice the partitions.
+# Throttled this often within the window, a function asks for twice the partitions.
 PRESSURE_EVENTS = 3
 PRESSURE_WINDOW_SECONDS = 10
 
@@ -60,6 +65,8 @@ class NamespaceShards:
         self._cache: dict[str, tuple[int, ShardCount]] = {}
         self._pressure: dict[str, deque[int]] = {}
         self._lock = threading.Lock()
+        # The counter item this function (a thread, where several share a process) keeps to, per namespace.
+        self._counter_choice = threading.local()
 
     def get(self, namespace: str) -> ShardCount:
         now = self.clock.now_ns()
@@ -83,12 +90,25 @@ class NamespaceShards:
         return int(run_id.replace("-", "")[-8:], 16) % shards if shards > 1 else 0
 
     def counter_shard(self, namespace: str) -> int:
-        """The counter item a write of ``namespace`` adds to: any of them, picked at random."""
-        return random.randrange(self.get(namespace).counter_shards_for_writers(self.clock.now_ns()))  # noqa: S311
+        """The counter item a write of ``namespace`` adds to: the one this function keeps to."""
+        shards = self.get(namespace).counter_shards_for_writers(self.clock.now_ns())
+        chosen: dict[str, int] = self._choices()
+        if namespace not in chosen or chosen[namespace] >= shards:
+            chosen[namespace] = random.randrange(shards)  # noqa: S311 - spreading, not security
+        return chosen[namespace]
 
-    def pushed_back(self, namespace: str) -> None:
-        """A write of ``namespace`` was cancelled on its shared items or throttled; often enough, and the
-        namespace gets twice the partitions."""
+    def _choices(self) -> dict[str, int]:
+        if not hasattr(self._counter_choice, "by_namespace"):
+            self._counter_choice.by_namespace = {}
+        chosen: dict[str, int] = self._counter_choice.by_namespace
+        return chosen
+
+    def pushed_back(self, namespace: str, *, throttled: bool) -> None:
+        """A write of ``namespace`` was cancelled or refused: its next write picks another counter item;
+        throttled often enough, the namespace gets twice the partitions."""
+        self._choices().pop(namespace, None)
+        if not throttled:
+            return
         now = self.clock.now_ns()
         with self._lock:
             events = self._pressure.setdefault(namespace, deque())
