@@ -31,6 +31,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from functions.create_workflowdef import app as create_workflowdef_app
 from functions.get_workflow import app as get_workflow_app
+from functions.list_workflows import app as list_workflows_app
 from functions.start_workflow import app as start_workflow_app
 from functions.sweeper import app as sweeper_app
 from functions.task_worker import app as task_worker_app
@@ -104,9 +105,17 @@ def http_event(
 
 
 class Api:
-    """The API as a user drives it: each call goes through the function's real handler."""
+    """The API as a user drives it: each call goes through the function's real handler, in the execution
+    environment ``container`` (see ``container``: one per thread that calls at the same time)."""
+
+    def __init__(self, container_index: int = 0) -> None:
+        self.container_index = container_index
+
+    def in_container(self, index: int) -> Api:
+        return Api(index)
 
     def _invoke(self, module: ModuleType, event: dict[str, Any]) -> Reply:
+        module = container(module, self.container_index)
         response = module.lambda_handler(event, lambda_context("workflowsvc-api", 29))
         reply = Reply(status=int(response["statusCode"]), body=json.loads(response.get("body") or "null"))
         assert reply.status < 500, reply
@@ -138,6 +147,13 @@ class Api:
         assert reply.status == 200, reply
         run: dict[str, Any] = reply.body
         return run
+
+    def list(self, **query: str) -> dict[str, Any]:
+        """``GET /workflows`` in the sample namespace, with ``query``."""
+        reply = self._invoke(list_workflows_app, http_event("list_workflows", query=query))
+        assert reply.status == 200, reply
+        page: dict[str, Any] = reply.body
+        return page
 
     def change_status(self, run_id: str, status: str) -> Reply:
         event = http_event(
@@ -208,25 +224,34 @@ def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
     }
 
 
-_second_container: ModuleType | None = None
+_containers: dict[tuple[str, int], ModuleType] = {}
+_containers_lock = threading.Lock()
+
+
+def container(module: ModuleType, index: int) -> ModuleType:
+    """Copy ``index`` of a function's module, as another Lambda execution environment would load it.
+
+    A function's module keeps state that belongs to the invocation under way (the resolver's context,
+    the batch processor); two concurrent invocations never share one in Lambda, so threads standing for
+    concurrent invocations each use a copy of their own. Copy 0 is the module itself.
+    """
+    if index == 0:
+        return module
+    with _containers_lock:
+        key = (module.__name__, index)
+        if key not in _containers:
+            name = f"{module.__name__.replace('.', '_')}_container_{index}"
+            module_spec = importlib.util.spec_from_file_location(name, module.__file__)
+            assert module_spec is not None and module_spec.loader is not None
+            copy_of_module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(copy_of_module)
+            _containers[key] = copy_of_module
+        return _containers[key]
 
 
 def second_container() -> ModuleType:
-    """Another copy of the worker's module, as a second Lambda execution environment would load it.
-
-    The module keeps one ``BatchProcessor`` whose state belongs to the invocation under way; two
-    concurrent invocations never share one in Lambda, so they must not share one here either.
-    """
-    global _second_container
-    if _second_container is None:
-        module_spec = importlib.util.spec_from_file_location(
-            "task_worker_second_container", task_worker_app.__file__
-        )
-        assert module_spec is not None and module_spec.loader is not None
-        module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
-        _second_container = module
-    return _second_container
+    """Another copy of the worker's module (see ``container``)."""
+    return container(task_worker_app, 1)
 
 
 class Worker:

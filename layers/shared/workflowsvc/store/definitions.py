@@ -36,8 +36,7 @@ class DefinitionStore:
         )
 
     def get(self, definition_id: str) -> dict[str, Any] | None:
-        answer = self.table.client.query(
-            TableName=self.table.name,
+        answer = self.table.query(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :ns)",
             ExpressionAttributeValues={
                 ":pk": string(keys.definition_pk(definition_id)),

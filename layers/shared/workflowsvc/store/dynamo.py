@@ -11,6 +11,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
@@ -140,10 +141,22 @@ class Table:
     def client(self) -> Any:
         return self._client or dynamodb_client()
 
+    def request(self, operation: str, **params: Any) -> dict[str, Any]:
+        """One ``operation`` request (``query``, ``get_item``...) on this table, tried again while DynamoDB
+        pushes it back (botocore's own retries give up on throttling after a few)."""
+        method = getattr(self.client, operation)
+        answer: dict[str, Any] = pushed_back_retried(lambda: method(TableName=self.name, **params))
+        return answer
+
+    def query(self, **request: Any) -> dict[str, Any]:
+        return self.request("query", **request)
+
+    def get_item(self, **request: Any) -> dict[str, Any]:
+        return self.request("get_item", **request)
+
     def query_pages(self, **request: Any) -> Iterator[dict[str, Any]]:
-        request["TableName"] = self.name
         while True:
-            answer = self.client.query(**request)
+            answer = self.query(**request)
             yield answer
             if "LastEvaluatedKey" not in answer:
                 return
@@ -157,7 +170,7 @@ class Table:
         for start in range(0, len(requests), BATCH_WRITE_LIMIT):
             pending: dict[str, Any] = {self.name: requests[start : start + BATCH_WRITE_LIMIT]}
             while pending:
-                answer = self.client.batch_write_item(RequestItems=pending)
+                answer = pushed_back_retried(partial(self.client.batch_write_item, RequestItems=pending))
                 pending = answer.get("UnprocessedItems") or {}
 
     def batch_get(self, item_keys: list[dict[str, Any]], projection: str | None = None) -> list[Item]:
@@ -169,7 +182,7 @@ class Table:
                 request["ProjectionExpression"] = projection
             pending: dict[str, Any] = {self.name: request}
             while pending:
-                answer = self.client.batch_get_item(RequestItems=pending)
+                answer = pushed_back_retried(partial(self.client.batch_get_item, RequestItems=pending))
                 found.extend(answer["Responses"].get(self.name, []))
                 pending = answer.get("UnprocessedKeys") or {}
         return found

@@ -49,9 +49,7 @@ class IdempotencyStore:
         }
 
     def get(self, key_hash: str, now_ns: int) -> IdempotencyRecord | None:
-        item = self.table.client.get_item(
-            TableName=self.table.name, Key=keys.idempotency_key(key_hash), ConsistentRead=True
-        ).get("Item")
+        item = self.table.get_item(Key=keys.idempotency_key(key_hash), ConsistentRead=True).get("Item")
         if not item or int(item["ttl"]["N"]) < now_ns // _NS_PER_S:
             return None  # DynamoDB deletes expired items lazily; an expired record does not count
         return IdempotencyRecord(

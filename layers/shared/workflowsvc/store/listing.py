@@ -165,7 +165,7 @@ class Listing:
         while remaining > 0:
             if not filtered:
                 request["Limit"] = min(share, remaining)
-            answer = self.table.client.query(TableName=self.table.name, **request)
+            answer = self.table.query(**request)
             yield from answer["Items"]
             if not filtered:
                 remaining -= answer["ScannedCount"]

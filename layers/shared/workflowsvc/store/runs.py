@@ -143,8 +143,7 @@ class RunStore:
     # ------------------------------------------------------------ reads
 
     def get(self, run_id: str, *, consistent: bool = False) -> RunRecord | None:
-        answer = self.table.client.query(
-            TableName=self.table.name,
+        answer = self.table.query(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :ns)",
             ExpressionAttributeValues={
                 ":pk": string(keys.run_pk(run_id)),
@@ -190,8 +189,7 @@ class RunStore:
         """Runs whose due time (runs.due_ns) has come, at most ``limit`` from each shard."""
         ids: list[str] = []
         for shard in range(keys.ACTIVE_SHARDS):
-            answer = self.table.client.query(
-                TableName=self.table.name,
+            answer = self.table.query(
                 IndexName=keys.ACTIVE_RUN_INDEX,
                 KeyConditionExpression="gsi2pk = :shard AND gsi2sk <= :now",
                 ExpressionAttributeValues={

@@ -73,9 +73,7 @@ class NamespaceShards:
         cached = self._cache.get(namespace)
         if cached is not None and now - cached[0] < CACHE_SECONDS * NS:
             return cached[1]
-        item = self.table.client.get_item(
-            TableName=self.table.name, Key=keys.namespace_shards_key(namespace), ConsistentRead=True
-        ).get("Item")
+        item = self.table.get_item(Key=keys.namespace_shards_key(namespace), ConsistentRead=True).get("Item")
         count = (
             ShardCount(int(item["shards"]["N"]), int(item["previous"]["N"]), int(item["since"]["N"]))
             if item
