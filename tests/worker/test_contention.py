@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import pytest
@@ -44,20 +43,31 @@ THREE_CALLS = {
 
 
 def at_once(api: Api, clients: int, calls: list[Callable[[Api], T]]) -> list[T]:
-    """``calls`` made by ``clients`` clients at once, each client in an execution environment of its own."""
-    local = threading.local()
-    counter = iter(range(1, clients + 1))
-    lock = threading.Lock()
+    """``calls`` made by ``clients`` clients at once, each client a thread with an execution environment of
+    its own; the answers in the order of ``calls``. The threads all start before any calls: a thread
+    calling in a tight loop can keep the interpreter from starting the next one."""
+    answers: list[Any] = [None] * len(calls)
+    failures: list[BaseException] = []
+    go = threading.Event()
 
-    def client() -> Api:
-        if not hasattr(local, "api"):
-            with lock:
-                local.api = api.in_container(next(counter))
-        found: Api = local.api
-        return found
+    def client(index: int) -> None:
+        own = api.in_container(index + 1)
+        go.wait()
+        for position in range(index, len(calls), clients):
+            try:
+                answers[position] = calls[position](own)
+            except BaseException as error:
+                failures.append(error)
 
-    with ThreadPoolExecutor(clients) as pool:
-        return list(pool.map(lambda call: call(client()), calls))
+    threads = [threading.Thread(target=client, args=(index,), daemon=True) for index in range(clients)]
+    for thread in threads:
+        thread.start()
+    go.set()
+    for thread in threads:
+        thread.join(120)
+    if failures:
+        raise failures[0]
+    return answers
 
 
 def every_page(api: Api) -> tuple[list[str], int]:
