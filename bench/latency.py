@@ -51,8 +51,8 @@ def measure(stack: Stack) -> list[Row]:
             TableName=stack.table_name,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :ns)",
             ExpressionAttributeValues={":pk": {"S": keys.run_pk(run_id)}, ":ns": {"S": keys.COPY_SK_PREFIX}},
-            ProjectionExpression="v, #doc, #meta",
-            ExpressionAttributeNames={"#doc": "doc", "#meta": "meta"},
+            ProjectionExpression="v, sh, #doc",
+            ExpressionAttributeNames={"#doc": "doc"},
             Limit=1,
             ConsistentRead=False,
         )

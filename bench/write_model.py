@@ -11,6 +11,13 @@ at a time), its calls answered by an HTTP server on 127.0.0.1. Every write the s
 ``capacity.WriteMeter`` on the service's DynamoDB client. A key's rate at S starts a second is its share of
 the replay scaled: units on that key x S / ``RUNS``.
 
+A namespace written that hard is spread over more partitions (``store.shards``): the store raises its count
+while its writes are throttled. At each rate the replay runs with the count the namespace would settle on,
+the smallest (a power of two) at which neither its index partitions nor its counter items take more than
+DynamoDB gives a key, worked out from a first replay on one partition. Each run is served by an execution
+environment of its own (a thread of its own): a function keeps to one counter item, and the many functions
+serving a busy namespace spread over all of them.
+
     python -m bench.write_model [--runs N]     # the rows of make bench, and the ten hottest keys
 """
 
@@ -20,6 +27,7 @@ import argparse
 import contextlib
 import io
 import sys
+import threading
 import time
 import warnings
 from collections import Counter
@@ -28,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workflowsvc.store import keys
-from workflowsvc.store.dynamo import document, dynamodb_client
+from workflowsvc.store.dynamo import dynamodb_client, run_document
 
 from bench import report
 from bench.api import Api, expect
@@ -43,6 +51,7 @@ PARTITION_WRITE_LIMIT = 1_000  # write units a second DynamoDB gives one partiti
 TARGET_UNITS_PER_RUN = 20
 TOP_KEYS = 10
 TABLE = "WorkflowTable"  # the template's logical id
+NAMESPACE_INDEX = "NamespaceIndex"
 DEFINITION: dict[str, Any] = {
     "_name": "device_sync",
     "_tasks": [
@@ -83,7 +92,7 @@ class RunWrites:
             if write.before is None:
                 created = True
             else:
-                changed |= document(write.before)["_status"] != document(write.after)["_status"]
+                changed |= run_document(write.before)["_status"] != run_document(write.after)["_status"]
         units: Counter[str] = Counter()
         for write in request.writes:
             for charge in write.charges:
@@ -106,33 +115,118 @@ class Result:
     meter: WriteMeter
     completed: int
     seconds: float
+    partitions: int = 1  # the namespace's index partitions during the replay
 
     def per_run(self, target: str | None = None) -> float:
         """Mean units of a run on the table or one index (``target``), or on all of them."""
         units = self.meter.total if target is None else self.meter.units[target]
         return units / self.runs.count
 
-    def rate(self, units: int, starts_per_s: int) -> float:
-        """A key's write units a second, if the replay's runs started at ``starts_per_s``."""
+    def rate(self, units: float, starts_per_s: int) -> float:
+        """Write units a second, for ``units`` in the replay, if its runs started at ``starts_per_s``."""
         return units * starts_per_s / self.runs.count
 
-    def hottest(self, count: int = 1) -> list[tuple[str, int]]:
-        """(key named generically, units) of the ``count`` keys that took the most units."""
-        return [
-            (_name(target, partition), units)
-            for (target, partition), units in self.meter.partitions.most_common(count)
-        ]
+    def families(self) -> list[tuple[str, float, int]]:
+        """The keys the runs share, by family (the keys one thing is spread over alike, e.g. a namespace's
+        index partitions ``NS#<ns>#RUN#<n>``): (family, units a key of it takes in the replay on average,
+        keys), the most loaded first. A run's own items (``RUN#<id>``) are left out: each takes that run's
+        writes only, about twenty units over its life, whatever the start rate.
+
+        A key's load at a start rate is its family's mean, not the most a key took in the replay: writes
+        land on a family's keys uniformly (a run's partition comes from its id, a counter item is picked at
+        random), so at thousands of starts a second every key takes its share; a few hundred runs replayed
+        only sample that share."""
+        totals: Counter[str] = Counter()
+        members: dict[str, set[str]] = {}
+        for (target, partition), units in self.meter.partitions.items():
+            family = _name(target, partition)
+            if family.endswith(keys.run_pk("<id>")):
+                continue
+            totals[family] += units
+            members.setdefault(family, set()).add(partition)
+        return sorted(
+            (
+                (family, total / len(members[family]), len(members[family]))
+                for family, total in totals.items()
+            ),
+            key=lambda found: found[1],
+            reverse=True,
+        )
+
+    def hottest(self) -> tuple[str, float]:
+        family, mean, _ = self.families()[0]
+        return family, mean
+
+    def counter_units_per_run(self) -> float:
+        prefix = _counter_family()
+        units = sum(n for (_, partition), n in self.meter.partitions.items() if partition.startswith(prefix))
+        return units / self.runs.count
 
 
 def _name(target: str, partition: str) -> str:
-    """E.g. ``NamespaceIndex NS#<ns>#RUN``; a run's own key as ``RUN#<id>``."""
+    """The key's family, named generically: ``NamespaceIndex NS#<ns>#RUN#<n>``; a run's own key is
+    ``RUN#<id>``."""
     if keys.run_pk(keys.run_id_of(partition)) == partition:
         partition = keys.run_pk("<id>")
+    head, _, tail = partition.rpartition("#")
+    if head and tail.isdigit():
+        partition = f"{head}#<n>"
     return f"{target} {partition.replace(NAMESPACE, '<ns>')}"
 
 
-def replay(stack: Stack, runs: int = RUNS, progress: report.Progress | None = None) -> Result:
-    """Starts ``runs`` runs of a three-task definition in one namespace and takes each to its end."""
+def _counter_family() -> str:
+    """What the namespace's counter items' keys start with."""
+    return keys.counter_key(NAMESPACE, 0)["pk"]["S"].rpartition("#")[0]
+
+
+def partitions_for(base: Result, starts_per_s: int) -> int:
+    """The partition count the namespace settles on at ``starts_per_s``: the smallest (a power of two) at
+    which neither an index partition nor a counter item takes more than a key is given."""
+    from workflowsvc.store import shards
+
+    index = base.rate(base.per_run(NAMESPACE_INDEX) * base.runs.count, starts_per_s)
+    counters = base.rate(base.counter_units_per_run() * base.runs.count, starts_per_s)
+    count = 1
+    while count < shards.MAX_SHARDS and (
+        index / count > PARTITION_WRITE_LIMIT
+        or counters / shards.counter_items(count) > PARTITION_WRITE_LIMIT
+    ):
+        count *= 2
+    return count
+
+
+class _Later:
+    """The system's clock, moved on: past the moment a raised partition count reaches writers."""
+
+    def __init__(self, shift_ns: int) -> None:
+        self.shift_ns = shift_ns
+
+    def now_ns(self) -> int:
+        return time.time_ns() + self.shift_ns
+
+
+def replay(
+    stack: Stack, runs: int = RUNS, progress: report.Progress | None = None, partitions: int = 1
+) -> Result:
+    """Starts ``runs`` runs of a three-task definition in one namespace (on ``partitions`` partitions of the
+    index) and takes each to its end."""
+    from workflowsvc import config, timestamps
+    from workflowsvc.store import Store, shards
+
+    previous_clock = timestamps.clock()
+    if partitions > 1:
+        Store.for_table(stack.table_name, stack.dynamodb).shards.raise_to(NAMESPACE, partitions)
+        timestamps.use_clock(_Later(2 * shards.CACHE_SECONDS * 1_000_000_000))
+    config.reset()
+    try:
+        result = _replay(stack, runs, progress)
+        return Result(result.runs, result.meter, result.completed, result.seconds, partitions)
+    finally:
+        timestamps.use_clock(previous_clock)
+        config.reset()
+
+
+def _replay(stack: Stack, runs: int, progress: report.Progress | None) -> Result:
     from workflowsvc.execution.worker import get_worker
     from workflowsvc.models.messages import StepMessage
 
@@ -147,65 +241,91 @@ def replay(stack: Stack, runs: int = RUNS, progress: report.Progress | None = No
         messages: list[dict[str, Any]] = answer.get("Messages", [])
         return messages
 
+    def completed() -> int:
+        listed = expect(api.call("ListWorkflowsFunction", query={**query, "_status": "COMPLETED"}), 200)
+        return int(listed["_total"])
+
+    completed_before = completed()
     with local_target() as target_url:
         created = expect(api.call("CreateWorkflowDefFunction", query=query, body=DEFINITION), 201)
         start_body = {"_workflowDefId": created["_id"], "_inputParams": {"base": target_url}}
         worker = get_worker()
         meter.attach(dynamodb_client())
         began = time.perf_counter()
+
+        def one_run() -> None:
+            expect(api.call("StartWorkflowFunction", query=query, body=start_body), 201)
+            while messages := next_messages():
+                for message in messages:
+                    worker.process(StepMessage.model_validate_json(message["Body"]))
+                    stack.sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
         try:
             for number in range(1, runs + 1):
-                expect(api.call("StartWorkflowFunction", query=query, body=start_body), 201)
-                while messages := next_messages():
-                    for message in messages:
-                        worker.process(StepMessage.model_validate_json(message["Body"]))
-                        stack.sqs.delete_message(
-                            QueueUrl=stack.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                        )
+                # Each run in a thread of its own, as an execution environment of its own would serve it.
+                failed: list[BaseException] = []
+                serving = threading.Thread(target=_catching, args=(one_run, failed))
+                serving.start()
+                serving.join()
+                if failed:
+                    raise failed[0]
                 if progress is not None and number % 100 == 0:
                     progress(f"write model: {number}/{runs} runs")
         finally:
             meter.detach()
         seconds = time.perf_counter() - began
     observed.count = runs
-    listed = expect(api.call("ListWorkflowsFunction", query={**query, "_status": "COMPLETED"}), 200)
-    return Result(observed, meter, completed=int(listed["_total"]), seconds=seconds)
+    return Result(observed, meter, completed=completed() - completed_before, seconds=seconds)
 
 
-def rows(result: Result) -> list[report.Row]:
-    runs, meter = result.runs, result.meter
+def _catching(work: Callable[[], None], failed: list[BaseException]) -> None:
+    try:
+        work()
+    except BaseException as error:  # raised again in the replay's own thread
+        failed.append(error)
+
+
+def rows(base: Result, at_rate: dict[int, Result]) -> list[report.Row]:
+    """``base``: the replay on one partition; ``at_rate``: the replay each start rate settles on."""
+    runs, meter = base.runs, base.meter
     targets = [TABLE, *(index.name for index in runs.schema.indexes)]
-    per_run = result.per_run()
+    per_run = base.per_run()
     spread = sorted(runs.by_run.values())
-    health = f"{runs.count} runs, {result.completed} COMPLETED"
+    health = f"{runs.count} runs, {base.completed} COMPLETED"
     if meter.failed:
         health += f", {meter.failed} failed write requests"
     if runs.unattributed:
         health += f", {runs.unattributed} units of no run"
-    apart = ", ".join(f"{target} {result.per_run(target):.1f}" for target in targets)
+    apart = ", ".join(f"{target} {base.per_run(target):.1f}" for target in targets)
     out = [
         report.Row(
             "write model: write units per three-task run, table and indexes",
             f"{per_run:.1f} WCU ({apart}); min {spread[0]}, max {spread[-1]}; {health}",
             f"<= {TARGET_UNITS_PER_RUN}",
-            per_run <= TARGET_UNITS_PER_RUN and result.completed == runs.count,
+            per_run <= TARGET_UNITS_PER_RUN and base.completed == runs.count,
         )
     ]
     out += [
         report.Row(
-            f"write model: write units per three-task run on {target}", f"{result.per_run(target):.1f} WCU"
+            f"write model: write units per three-task run on {target}", f"{base.per_run(target):.1f} WCU"
         )
         for target in targets
     ]
-    ((key, units),) = result.hottest()
-    for rate in START_RATES:
-        hottest = result.rate(units, rate)
+    for rate, result in at_rate.items():
+        family, mean = result.hottest()
+        most = max(
+            result.rate(units, rate)
+            for (target, partition), units in result.meter.partitions.items()
+            if _name(target, partition) == family
+        )
+        hottest = result.rate(mean, rate)
         out.append(
             report.Row(
                 f"write model: hottest key at {rate:,} starts/s in one namespace",
-                f"`{key}`: {hottest:,.0f} WCU/s",
+                f"`{family}` ({result.partitions} index partitions): {hottest:,.0f} WCU/s a key "
+                f"(the busiest of the replay's sample {most:,.0f})",
                 f"<= {PARTITION_WRITE_LIMIT:,} WCU/s",
-                hottest <= PARTITION_WRITE_LIMIT,
+                hottest <= PARTITION_WRITE_LIMIT and result.completed == result.runs.count,
             )
         )
     for index in runs.schema.indexes:
@@ -221,23 +341,44 @@ def rows(result: Result) -> list[report.Row]:
     return out
 
 
-def top_keys(result: Result, starts_per_s: int = 1_000, count: int = TOP_KEYS) -> str:
-    lines = [
-        f"The {count} hottest keys at {starts_per_s:,} starts/s in one namespace (write units a second):",
-        "",
-    ]
-    for key, units in result.hottest(count):
-        lines.append(f"- {result.rate(units, starts_per_s):,.0f}: `{key}`")
-    return "\n".join(lines)
+def top_keys(at_rate: dict[int, Result], count: int = TOP_KEYS) -> str:
+    lines = []
+    for rate, result in at_rate.items():
+        lines += [
+            "",
+            f"At {rate:,} starts/s in one namespace ({result.partitions} index partitions), the busiest keys "
+            "by family (write units a second a key, and how many keys):",
+            "",
+        ]
+        for family, mean, members in result.families()[:count]:
+            lines.append(f"- {result.rate(mean, rate):,.0f}: `{family}` ({members} keys)")
+    return "\n".join(lines).strip()
 
 
 def measure(
     stack: Stack, progress: report.Progress | None = None, runs: int = RUNS
 ) -> tuple[list[report.Row], str]:
-    """For ``make bench``: the rows, and the hottest keys at 1,000 starts/s. ``stack`` allows the local
+    """For ``make bench``: the rows, and the busiest keys at each start rate. ``stack`` allows the local
     target's address (``bench.worker.ALLOWED_NETWORKS``)."""
-    result = replay(stack, runs, progress)
-    return rows(result), top_keys(result)
+    base, at_rate = model(stack, runs, progress)
+    return rows(base, at_rate), top_keys(at_rate)
+
+
+def model(
+    stack: Stack, runs: int = RUNS, progress: report.Progress | None = None
+) -> tuple[Result, dict[int, Result]]:
+    """The replay on one partition, and at each start rate the replay on the partitions it settles on."""
+    base = replay(stack, runs, progress)
+    replays = {1: base}
+    at_rate = {}
+    for rate in START_RATES:
+        partitions = partitions_for(base, rate)
+        if partitions not in replays:
+            if progress is not None:
+                progress(f"write model: {partitions} partitions, for {rate:,} starts/s")
+            replays[partitions] = replay(stack, runs, progress, partitions)
+        at_rate[rate] = replays[partitions]
+    return base, at_rate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -249,11 +390,11 @@ def main(argv: list[str] | None = None) -> int:
 
     began = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()), faster_moto(), moto_stack(**ALLOWED_NETWORKS) as stack:
-        result = replay(stack, arguments.runs, _say(began))
-    print(report.table(rows(result)))
+        base, at_rate = model(stack, arguments.runs, _say(began))
+    print(report.table(rows(base, at_rate)))
     print()
-    print(top_keys(result))
-    print(f"\nreplayed in {result.seconds:.0f} s; took {time.perf_counter() - began:.0f} s")
+    print(top_keys(at_rate))
+    print(f"\ntook {time.perf_counter() - began:.0f} s")
     return 0
 
 

@@ -9,7 +9,7 @@ import pytest
 from workflowsvc import runs
 from workflowsvc.execution import timing
 from workflowsvc.store import keys
-from workflowsvc.store.runs import LOOK_ROUNDING_NS
+from workflowsvc.store.runs import LOOK_AFTER_WRITE_NS, LOOK_ROUNDING_NS
 
 from tests.support.clock import ShiftedClock
 from tests.support.dynamodb import before_request
@@ -42,13 +42,14 @@ def worker_dies_once_before_recording(target: Target) -> Iterator[list[str]]:
 
 def past_the_lease(clock: ShiftedClock, task_timeout_seconds: float) -> None:
     """Move the clock past the lease of an attempt of a task with that timeout, as the active index keys
-    it (rounded up)."""
-    clock.advance(task_timeout_seconds + (timing.LEASE_MARGIN_NS + LOOK_ROUNDING_NS) / runs.NS + 1)
+    it: no sooner than a while after the run's last write, rounded up."""
+    lease = task_timeout_seconds + timing.LEASE_MARGIN_NS / runs.NS
+    clock.advance(max(lease, LOOK_AFTER_WRITE_NS / runs.NS) + LOOK_ROUNDING_NS / runs.NS + 1)
 
 
 def past_the_redrive_time(clock: ShiftedClock) -> None:
     """Move the clock past the time a step nobody took is sent again, as the active index keys it."""
-    clock.advance((runs.REDRIVE_AFTER_NS + LOOK_ROUNDING_NS) / runs.NS)
+    clock.advance((max(runs.REDRIVE_AFTER_NS, LOOK_AFTER_WRITE_NS) + LOOK_ROUNDING_NS) / runs.NS + 1)
 
 
 def definition(

@@ -32,7 +32,7 @@ def test_the_replay_prices_every_write_of_runs_taken_to_their_end(
     # Each run moved QUEUED -> RUNNING -> COMPLETED: two status changes, and 3 x 2 - 2 other writes
     assert runs.status_changes == 6
     assert runs.other_run_writes == 12
-    rows = write_model.rows(result)
+    rows = write_model.rows(result, dict.fromkeys(write_model.START_RATES, result))
     assert rows[0].figure.startswith("write model: write units per three-task run")
     assert len(rows) == 1 + 1 + len(runs.schema.indexes) + len(write_model.START_RATES) + len(
         runs.schema.indexes

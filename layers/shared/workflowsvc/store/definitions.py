@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from workflowsvc.store import keys
-from workflowsvc.store.dynamo import Table, compact_json, document, string
+from workflowsvc.store.dynamo import Table, document, packed, string
 
 
 class DefinitionStore:
@@ -13,7 +13,7 @@ class DefinitionStore:
         self.table = table
 
     def put(self, definition: dict[str, Any]) -> None:
-        doc = compact_json(definition)
+        doc = packed(definition)
         self.table.write(
             [
                 {
@@ -26,7 +26,7 @@ class DefinitionStore:
                                 keys.created_sort_key(definition["_createdAt"], definition["_id"])
                             ),
                             "nm": string(definition["_name"].lower()),
-                            "doc": string(doc),
+                            "doc": doc,
                         },
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }

@@ -1,7 +1,10 @@
 """The DynamoDB client and the plumbing every store module shares.
 
-Documents are stored as JSON strings beside the few attributes that queries key, filter or sort on, and
-read with the low-level client: no type conversion on the hot paths.
+Documents (runs, tasks, definitions) are stored as compressed compact JSON (``packed``) beside the few
+attributes that queries key, filter or sort on, and read with the low-level client: no type conversion
+on the hot paths. DynamoDB bills a write by the started kilobyte of the item; a run's document of three
+completed calls is some 2 KB of JSON and under 0.5 KB packed, so most writes of a run cost one unit
+instead of three.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -21,6 +25,27 @@ from workflowsvc.config import once_per_process
 
 Item = dict[str, Any]
 
+# zlib's default: nearly the best ratio on JSON of a few KB, at a fraction of a millisecond.
+_COMPRESSION_LEVEL = 6
+# A packed document starts with a byte that says how it was packed. 1: zlib with _DICTIONARY_1, a preset
+# dictionary of what every run's JSON says (its keys, the common values), which a document of a few KB is
+# too short to learn: a run of three calls packs to some 480 bytes instead of 730. Stored documents are
+# read with it: never change it; a better dictionary is a new byte.
+_PACKED_WITH_DICTIONARY_1 = b"\x01"
+_DICTIONARY_1 = (
+    b'"_updatedBy":"workflowsvc","_inputParams":{"_url":"","_timeoutSeconds":null,"_timeoutPolicy":null,'
+    b'"_output":null,"_error":"","_outputParams":null,"_userType":null,"_namespaces":["'
+    b'"_createdAt":"","_updatedAt":"","_createdBy":"","_workflowDefId":"","_loopTaskId":"","_loopIndex":'
+    b'"_output":{"_statusCode":200,"_headers":{"content-type":"application/json","content-length":"",'
+    b'"date":"","server":""},"_body":{'
+    b'"_status":"QUEUED","_status":"RUNNING","_status":"FAILED","_status":"PAUSED","_status":"SKIPPED",'
+    b'"_status":"COMPLETED","_attempts":1,"_startedAt":"","_endedAt":"","_retryCount":,'
+    b'"_retryDelaySeconds":,"_backoff":"EXPONENTIAL",'
+    b'"_tasks":[{"_id":"","_name":"","_sequenceno":1,"_type":"REST_CONNECTOR","_type":"LOOP_OVER",'
+    b'"state":{"step":1,"claimed":false,"claimed":true,"scheduledNs":,"deadlineNs":null,"nextSeq":,'
+    b'"outputParams":null,"inFlightTaskId":"","leaseNs":'
+    b'{"run":{"_id":"'
+)
 BATCH_WRITE_LIMIT = 25
 BATCH_GET_LIMIT = 100
 
@@ -60,8 +85,31 @@ def compact_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+def packed(value: Any) -> dict[str, bytes]:
+    """A document as stored: compact JSON, compressed."""
+    return packed_json(compact_json(value))
+
+
+def packed_json(text: str) -> dict[str, bytes]:
+    compressor = zlib.compressobj(
+        _COMPRESSION_LEVEL, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_1
+    )
+    return {"B": _PACKED_WITH_DICTIONARY_1 + compressor.compress(text.encode()) + compressor.flush()}
+
+
 def document(item: Item, attribute: str = "doc") -> Any:
-    return json.loads(item[attribute]["S"])
+    """A document as ``packed`` stored it."""
+    packed_bytes: bytes = item[attribute]["B"]
+    if packed_bytes[:1] != _PACKED_WITH_DICTIONARY_1:
+        raise ValueError(f"a document packed in a way this version does not read ({packed_bytes[:1]!r})")
+    decompressor = zlib.decompressobj(15, _DICTIONARY_1)
+    return json.loads(decompressor.decompress(packed_bytes[1:]) + decompressor.flush())
+
+
+def run_document(item: Item) -> Any:
+    """The run document of a run's item, which holds the run and its execution state together
+    (``RunStore.items``)."""
+    return document(item)["run"]
 
 
 def cancellation_codes(error: ClientError) -> list[str]:

@@ -95,8 +95,9 @@ def active_partition(shard: int) -> str:
     return f"ACTIVE#{shard}"
 
 
-def due_sort_key(due_ns: int, run_id: str) -> str:
-    return f"{due_ns:020d}#{run_id}"
+def due_sort_key(due_ns: int) -> str:
+    """(An index's sort key need not be unique: the entry's table key tells runs due together apart.)"""
+    return f"{due_ns:020d}"
 
 
 def due_upper_bound(now_ns: int) -> str:

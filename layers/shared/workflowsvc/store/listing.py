@@ -17,7 +17,7 @@ from typing import Any
 from workflowsvc import queries
 from workflowsvc.queries import DefinitionListQuery, RunListQuery
 from workflowsvc.store import keys
-from workflowsvc.store.dynamo import Item, Table, document, string
+from workflowsvc.store.dynamo import Item, Table, document, run_document, string
 from workflowsvc.store.shards import NamespaceShards
 
 ListQuery = RunListQuery | DefinitionListQuery
@@ -147,7 +147,7 @@ class Listing:
                 break
         page = picked[skip : skip + query.page_size]
         return Page(
-            items=self._documents(page),
+            items=self._documents(page, kind),
             offset=offset,
             has_more=len(picked) > skip + query.page_size,
             last_key=page[-1]["gsi1sk"]["S"] if page else None,
@@ -173,7 +173,7 @@ class Listing:
                 return
             request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
-    def _documents(self, entries: list[Item]) -> list[dict[str, Any]]:
+    def _documents(self, entries: list[Item], kind: str) -> list[dict[str, Any]]:
         """The documents of index entries, in their order, with one BatchGetItem."""
         if not entries:
             return []
@@ -181,7 +181,8 @@ class Listing:
             [{"pk": entry["pk"], "sk": entry["sk"]} for entry in entries], "pk, sk, doc"
         )
         by_key = {(item["pk"]["S"], item["sk"]["S"]): item for item in found}
-        return [document(by_key[(entry["pk"]["S"], entry["sk"]["S"])]) for entry in entries]
+        read = run_document if kind == keys.RUN else document
+        return [read(by_key[(entry["pk"]["S"], entry["sk"]["S"])]) for entry in entries]
 
     def _sorted_here(self, query: RunListQuery, position: dict[str, Any] | None) -> Page:
         # Only _createdAt has an index order; other sorts read the namespace's matches and sort them.
@@ -202,4 +203,4 @@ class Listing:
         for partition in index_query.partitions(query.namespaces, self.shards):
             for entry in self.table.query_all(**index_query.request(partition)):
                 entries.setdefault(entry["pk"]["S"], entry)
-        return self._documents(list(entries.values()))
+        return self._documents(list(entries.values()), keys.RUN)

@@ -10,9 +10,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from workflowsvc import runs
+from workflowsvc import runs, timestamps
 from workflowsvc.errors import AlreadyExists, VersionConflict
-from workflowsvc.models.run import MAX_RUN_DOCUMENT_BYTES, ExecutionState, RunRecord, TaskDocument
+from workflowsvc.models.run import (
+    MAX_RUN_DOCUMENT_BYTES,
+    ExecutionState,
+    RunRecord,
+    TaskDocument,
+)
 from workflowsvc.store import keys
 from workflowsvc.store.counting import counter_updates
 from workflowsvc.store.dynamo import (
@@ -24,17 +29,25 @@ from workflowsvc.store.dynamo import (
     error_code,
     is_throttled,
     number,
+    packed,
+    packed_json,
     pushed_back_retried,
+    run_document,
     string,
 )
 from workflowsvc.store.shards import NamespaceShards
 
 NS = 1_000_000_000
-# The active index keys a run by when the sweeper must look at it. The time a step must be looked at
-# (its lease, its re-drive time) moves with every write of the run, so it is rounded up to this: writes
-# in quick succession (a claim, its result, the next claim) mostly keep the key and so do not rewrite the
-# index entry; the sweeper, which passes once a minute anyway, sees a lost step at most this much later.
-# A deadline is kept exact: it moves only on a pause, a resume or a retry.
+# The active index keys a run by when the sweeper must look at it: its deadline, or when its current step
+# must be looked at (the lease of the attempt in flight, or the re-drive time of a step nobody took). That
+# second time moves with every write of the run, and the lease and the re-drive time of one moment differ,
+# so keyed as they are, every claim and every result would move the run's index entry (a delete and a put).
+# Keyed instead no earlier than LOOK_AFTER_WRITE_NS after the run's last write (no step is due sooner: a
+# lease runs at most the longest task timeout, 100 s, plus its 30 s margin; a re-drive waits 120 s) and
+# rounded up to LOOK_ROUNDING_NS, a run's writes in quick succession keep one key. The sweeper, which passes
+# once a minute, sees a lost step at most this much later. A deadline is kept exact: it moves only on a
+# pause, a resume or a retry.
+LOOK_AFTER_WRITE_NS = 130 * NS
 LOOK_ROUNDING_NS = 60 * NS
 
 
@@ -149,8 +162,8 @@ class RunStore:
                 ":pk": string(keys.run_pk(run_id)),
                 ":ns": string(keys.COPY_SK_PREFIX),
             },
-            ProjectionExpression="v, sh, #doc, #meta",
-            ExpressionAttributeNames={"#doc": "doc", "#meta": "meta"},
+            ProjectionExpression="v, sh, #doc",
+            ExpressionAttributeNames={"#doc": "doc"},
             Limit=1,
             ConsistentRead=consistent,
         )
@@ -158,10 +171,12 @@ class RunStore:
             return None
         item = answer["Items"][0]
         return RunRecord(
-            run=document(item),
-            state=ExecutionState.from_json(document(item, "meta")),
+            run=run_document(item),
+            state=ExecutionState.from_json(document(item)["state"]),
             version=int(item["v"]["N"]),
-            placement={namespace: int(shard) for namespace, shard in document(item, "sh").items()},
+            placement={
+                name: int(shard) for name, shard in json.loads(item.get("sh", {}).get("S", "{}")).items()
+            },
         )
 
     def get_iteration_tasks(
@@ -211,9 +226,12 @@ class RunStore:
         doc = compact_json(run)
         if len(doc) > MAX_RUN_DOCUMENT_BYTES:  # the rules keep runs below it: this is a last guard
             raise ValueError(f"run {run['_id']} would exceed the item size limit")
-        state = json.dumps(record.state.to_json(), separators=(",", ":"))
+        # The run and its execution state compressed together: the state names the run's tasks, so the
+        # two compress better as one (a run of three calls mostly fits in one write unit).
+        stored = packed_json(f'{{"run":{doc},"state":{compact_json(record.state.to_json())}}}')
         due = _index_due_ns(record)
-        placement = compact_json(record.placement)
+        # Where each copy is on its namespace's index: kept only where it is not partition 0.
+        placement = {namespace: shard for namespace, shard in record.placement.items() if shard}
         items = []
         for position, namespace in enumerate(run["_namespaces"]):
             item: Item = {
@@ -221,28 +239,30 @@ class RunStore:
                 "gsi1pk": string(keys.run_partition(namespace, record.placement.get(namespace, 0))),
                 "gsi1sk": string(keys.created_sort_key(run["_createdAt"], run["_id"])),
                 "v": number(version),
-                "sh": string(placement),
                 "st": string(run["_status"]),
                 "nm": string(run["_name"].lower()),
                 "df": string(run["_workflowDefId"]),
-                "doc": string(doc),
-                "meta": string(state),
+                "doc": stored,
             }
+            if placement:
+                item["sh"] = string(compact_json(placement))
             if position == 0 and due is not None:
                 item["gsi2pk"] = string(keys.active_partition(keys.active_shard(run["_id"])))
-                item["gsi2sk"] = string(keys.due_sort_key(due, run["_id"]))
+                item["gsi2sk"] = string(keys.due_sort_key(due))
             items.append(item)
         return items
 
     def _iteration_item(self, run_id: str, task: TaskDocument) -> Item:
-        return {**keys.key(keys.run_pk(run_id), _iteration_sk(task)), "doc": string(compact_json(task))}
+        return {**keys.key(keys.run_pk(run_id), _iteration_sk(task)), "doc": packed(task)}
 
 
 def _index_due_ns(record: RunRecord) -> int | None:
-    """The run's key on the active index: its deadline, or the time its step must be looked at rounded
-    up, whichever comes first (never earlier than ``runs.due_ns``, so the sweeper finds nothing early)."""
+    """The run's key on the active index: its deadline, or the time its step must be looked at (see
+    ``LOOK_AFTER_WRITE_NS``), whichever comes first; never earlier than ``runs.due_ns``, so the sweeper
+    finds nothing early."""
     deadline, look = runs.due_times(record)
     if look is not None:
+        look = max(look, timestamps.parse_ns(record.run["_updatedAt"]) + LOOK_AFTER_WRITE_NS)
         look = -(-look // LOOK_ROUNDING_NS) * LOOK_ROUNDING_NS
     times = [time for time in (deadline, look) if time is not None]
     return min(times) if times else None

@@ -30,9 +30,12 @@ from workflowsvc.timestamps import Clock
 
 NS = 1_000_000_000
 MAX_SHARDS = 64
-# Counters are in every start's transaction: enough items from the start that a few dozen functions
-# writing at once can each settle on one of their own. (A count reads them all in one BatchGetItem.)
+# Counters are in every start's and status change's transaction: enough items from the start that a few
+# dozen functions writing at once can each settle on one of their own, and twice the index partitions
+# (a run changes its counters as often as its index entry, and each change is a transactional write, two
+# units), up to what one BatchGetItem reads.
 MIN_COUNTER_SHARDS = 32
+MAX_COUNTER_SHARDS = 100
 CACHE_SECONDS = 60
 _MARGIN_SECONDS = 15
 # Throttled this often within the window, a function asks for twice the partitions.
@@ -52,10 +55,15 @@ class ShardCount:
     @property
     def counter_shards(self) -> int:
         """Counter items readers sum over."""
-        return max(MIN_COUNTER_SHARDS, self.shards)
+        return counter_items(self.shards)
 
     def counter_shards_for_writers(self, now_ns: int) -> int:
-        return max(MIN_COUNTER_SHARDS, self.for_writers(now_ns))
+        return counter_items(self.for_writers(now_ns))
+
+
+def counter_items(shards: int) -> int:
+    """How many counter items a namespace spread over ``shards`` index partitions has."""
+    return min(MAX_COUNTER_SHARDS, max(MIN_COUNTER_SHARDS, 2 * shards))
 
 
 class NamespaceShards:
