@@ -75,6 +75,30 @@ def load_handler_module(module_name: str, module_path: Path) -> ModuleType:
     return module
 
 
+_copies: dict[tuple[str, int], ModuleType] = {}
+_copies_lock = threading.Lock()
+
+
+def environment_copy(module: ModuleType, index: int) -> ModuleType:
+    """Copy ``index`` of a function's module, as another execution environment would load it: for threads
+    that stand for concurrent invocations in one process (tests, benchmarks). A function's module keeps
+    state that belongs to the invocation under way (the resolver's context, the batch processor); two
+    concurrent invocations never share it in Lambda. Copy 0 is the module itself."""
+    if index == 0:
+        return module
+    with _copies_lock:
+        key = (module.__name__, index)
+        if key not in _copies:
+            assert module.__file__ is not None
+            name = f"{module.__name__.replace('.', '_')}_environment_{index}"
+            spec = importlib.util.spec_from_file_location(name, module.__file__)
+            assert spec is not None and spec.loader is not None
+            copy = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(copy)
+            _copies[key] = copy
+        return _copies[key]
+
+
 def _error_payload(error: BaseException, error_type: str | None = None) -> dict[str, Any]:
     return {
         "errorType": error_type or type(error).__name__,

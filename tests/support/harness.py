@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import importlib.util
 import json
 import threading
 import time
@@ -36,7 +35,7 @@ from functions.start_workflow import app as start_workflow_app
 from functions.sweeper import app as sweeper_app
 from functions.task_worker import app as task_worker_app
 from functions.update_workflow_status import app as update_workflow_status_app
-from localrun import aws_resources
+from localrun import aws_resources, lambda_runtime
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 NAMESPACE = "first_tchgt1VU"  # granted by the JWT claims of the sample events
@@ -224,29 +223,10 @@ def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
     }
 
 
-_containers: dict[tuple[str, int], ModuleType] = {}
-_containers_lock = threading.Lock()
-
-
 def container(module: ModuleType, index: int) -> ModuleType:
-    """Copy ``index`` of a function's module, as another Lambda execution environment would load it.
-
-    A function's module keeps state that belongs to the invocation under way (the resolver's context,
-    the batch processor); two concurrent invocations never share one in Lambda, so threads standing for
-    concurrent invocations each use a copy of their own. Copy 0 is the module itself.
-    """
-    if index == 0:
-        return module
-    with _containers_lock:
-        key = (module.__name__, index)
-        if key not in _containers:
-            name = f"{module.__name__.replace('.', '_')}_container_{index}"
-            module_spec = importlib.util.spec_from_file_location(name, module.__file__)
-            assert module_spec is not None and module_spec.loader is not None
-            copy_of_module = importlib.util.module_from_spec(module_spec)
-            module_spec.loader.exec_module(copy_of_module)
-            _containers[key] = copy_of_module
-        return _containers[key]
+    """Copy ``index`` of a function's module, as another Lambda execution environment would load it
+    (``lambda_runtime.environment_copy``): threads standing for concurrent invocations each use one."""
+    return lambda_runtime.environment_copy(module, index)
 
 
 def second_container() -> ModuleType:

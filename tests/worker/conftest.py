@@ -8,18 +8,15 @@ installed by ``aws_mock``). (Every test, here as elsewhere, may only connect to 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from moto.core.botocore_stubber import BotocoreStubber
 from workflowsvc import service, task_queue
 from workflowsvc.execution import worker as worker_module
 from workflowsvc.store import Store, dynamo
 
-from localrun import aws_resources
+from localrun import aws_resources, moto_sqs
 from tests.support.clock import ShiftedClock
 from tests.support.harness import Api, Sweeper, Target, Worker, WriteCounter
 
@@ -31,22 +28,10 @@ def clock(clock: ShiftedClock) -> ShiftedClock:
 
 
 @pytest.fixture(autouse=True)
-def atomic_sqs_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto's SQS serves requests from several threads without a lock (two receivers can take the same
-    message); SQS applies each request atomically. One SQS request at a time here, so that concurrent
-    workers race the way they would against the real service. DynamoDB requests are left to
-    ``localrun.moto_dynamodb``'s lock: a lock around them here would also hold the concurrency double's
-    transactions in flight, one at a time."""
-    lock = threading.RLock()
-    real_process_request = BotocoreStubber.process_request
-
-    def process_request(self: BotocoreStubber, request: Any) -> Any:
-        if (urlsplit(request.url).hostname or "").startswith("dynamodb."):
-            return real_process_request(self, request)
-        with lock:
-            return real_process_request(self, request)
-
-    monkeypatch.setattr(BotocoreStubber, "process_request", process_request)
+def atomic_sqs_requests() -> Iterator[None]:
+    """moto's SQS serves one request at a time, as SQS applies each atomically (``localrun.moto_sqs``)."""
+    with moto_sqs.atomic():
+        yield
 
 
 @pytest.fixture
