@@ -47,7 +47,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(VENV)/.installed
-	$(VENV)/bin/mypy layers/shared/workflowsvc localrun
+	$(VENV)/bin/mypy layers/shared/workflowsvc localrun bench
 
 template: $(TOOLS)/.installed
 	$(TOOLS)/bin/cfn-lint template.yaml

@@ -15,6 +15,7 @@ from bench import (
     REPO_ROOT,
     call_requests,
     coldstart,
+    contention,
     datasets,
     latency,
     list_reads,
@@ -43,8 +44,11 @@ DynamoDB bills: `ScannedCount` of a Query (items examined, before any filter), o
 found, the items BatchGetItem answered; moto's ConsumedCapacity is not used (it is a fixed value). The
 60,000 runs (10,000 in the measured namespace, 10,000 in each of five others) are made by
 `runs.new_run`, moved to a realistic mix of statuses, turned into items by `RunStore.items` and
-written with BatchWriteItem together with matching namespace counters; every list answer is checked
-against what was written (the runs on the page and `_total`).
+written with BatchWriteItem together with matching namespace counters (spread over the namespace's counter
+items, as concurrent starts leave them); the second namespace is spread over 8 partitions of the index, as
+one written hard is. Every list answer is checked against what was written (the runs on the page and
+`_total`). Items read are told apart: index entries (a Query of an index), documents (the BatchGetItem of
+the page's runs) and counter items (the BatchGetItem of the namespace's counters).
 
 moto is the tests' and `make run`'s: `localrun.moto_dynamodb` serves one DynamoDB request at a time and
 has a transaction back up only the items it names (moto's own copies the whole table). moto sorts the
@@ -55,9 +59,18 @@ transactions included. The latency figure uses moto without those speed-ups.
 Latencies are medians of in-process calls: the code's own cost beside an in-process moto read, not what
 a deployed function sees. Cold starts are medians of fresh processes on this machine's Python (the
 Lambda runtime is Python 3.13 on arm64), with bytecode compiled beforehand; on a busy machine all of
-them slow down alike, the ratios much less.
+them slow down alike, the ratios much less. The peer column gives a published figure of a service users
+compare this one with, where there is one (`bench/peers.py`, with its sources).
 """
     + f"""
+Contention: clients at once in one namespace, each a thread with its own copy of each function's module
+(an execution environment of its own, as concurrent invocations have in Lambda), through
+`localrun.moto_dynamodb`'s concurrency double: a transaction holds the items it wrote for
+{contention.HOLD_SECONDS * 1000:.0f} ms and meanwhile DynamoDB's answers are given to anything that touches
+them (a transaction cancelled for `TransactionConflict`, a single write refused). A start or a status
+change that answers 5xx, a started run that cannot be read or listed, or a `_total` that is not the number
+of runs started is a miss.
+
 The write model prices every write request the service sends as DynamoDB bills it (`bench/capacity.py`, on
 the service's DynamoDB client). Per item: one write unit per started KB of the larger of the item before
 and after, twice that in a transaction, a ConditionCheck as a transactional write of the item it checks
@@ -95,16 +108,16 @@ def _check_faster_moto(stack: Stack) -> bool:
     run_key = keys.key(
         keys.run_pk(written.runs_by_namespace["tenant-x"][17].run_id), keys.copy_sk("tenant-x")
     )
-    counter_key = keys.counter_key("tenant-x", None)
+    counter_key = keys.counter_key("tenant-x", 0)
     table_name = stack.table_name
     index_query: dict[str, Any] = {
         "TableName": table_name,
         "IndexName": "NamespaceIndex",
         "KeyConditionExpression": "gsi1pk = :p AND gsi1sk BETWEEN :lo AND :hi",
         "ExpressionAttributeValues": {
-            ":p": {"S": keys.namespace_partition("tenant-y", keys.RUN)},
-            ":lo": {"S": keys.LOWEST_SORT_KEY},
-            ":hi": {"S": keys.HIGHEST_SORT_KEY},
+            ":p": {"S": keys.run_partition("tenant-y", 0)},
+            ":lo": {"S": keys.created_sort_key("0", "")},
+            ":hi": {"S": keys.created_upper_bound("9")},
         },
     }
     first_page = stack.dynamodb.query(**index_query, Limit=11, ScanIndexForward=False)
@@ -122,7 +135,8 @@ def _check_faster_moto(stack: Stack) -> bool:
                 "Update": {
                     "TableName": table_name,
                     "Key": counter_key,
-                    "UpdateExpression": "ADD n :d",
+                    "UpdateExpression": "ADD #all :d",
+                    "ExpressionAttributeNames": {"#all": keys.ALL_RUNS},
                     "ExpressionAttributeValues": {":d": {"N": "5"}},
                 }
             },
@@ -226,6 +240,9 @@ def main() -> int:
             progress("worker")
             with moto_stack(**worker.ALLOWED_NETWORKS) as stack:
                 worker_rows = worker.measure(stack)
+            progress("contention")
+            with moto_stack(**worker.ALLOWED_NETWORKS) as stack:
+                contention_rows = contention.measure(stack, progress)
             progress("write model")
             with moto_stack(**worker.ALLOWED_NETWORKS) as stack:
                 write_rows, hottest_keys = write_model.measure(stack, progress)
@@ -233,7 +250,7 @@ def main() -> int:
             with moto_stack() as stack:
                 list_rows = list_reads.measure(stack, progress)
 
-    rows = list_rows + request_rows + cold_rows + latency_rows + worker_rows + write_rows
+    rows = list_rows + request_rows + cold_rows + latency_rows + worker_rows + contention_rows + write_rows
     duration = time.perf_counter() - began
     print(report.table(rows))
     print()

@@ -34,6 +34,7 @@ class Tally:
 
     requests: Counter[tuple[str, str]] = field(default_factory=Counter)
     reads: Counter[str] = field(default_factory=Counter)  # items read, by operation
+    kinds: Counter[str] = field(default_factory=Counter)  # items read, by what they are (``_kind_of_read``)
 
     def count(self, *operations: str) -> int:
         return sum(n for (_, operation), n in self.requests.items() if operation in operations)
@@ -61,6 +62,33 @@ class Tally:
         return "; ".join(f"{service}: {', '.join(parts)}" for service, parts in by_service.items()) or "none"
 
 
+_REQUEST = "bench_request"
+
+INDEX_ENTRIES = "index entries"
+DOCUMENTS = "documents"
+COUNTERS = "counter items"
+OTHER = "other items"
+
+
+def _remember_request(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    context[_REQUEST] = params
+
+
+def _kind_of_read(operation: str, request: dict[str, Any]) -> str:
+    """What a read read: index entries (a query of an index), counter items, or documents."""
+    from workflowsvc.store import keys
+
+    if operation.startswith("Query") and "IndexName" in request:
+        return INDEX_ENTRIES
+    if operation == "BatchGetItem":
+        requested = [key for table in request.get("RequestItems", {}).values() for key in table["Keys"]]
+        counter_sk = keys.counter_key("any", 0)["sk"]["S"]
+        if requested and all(key["sk"]["S"] == counter_sk for key in requested):
+            return COUNTERS
+        return DOCUMENTS
+    return OTHER
+
+
 class RequestCounter:
     """Attach to clients, then ``with counter.measure() as tally:`` around the work to count."""
 
@@ -69,12 +97,18 @@ class RequestCounter:
 
     def attach(self, client: Any) -> None:
         service = client.meta.service_model.service_id
+        prefix = client.meta.service_model.endpoint_prefix
+        client.meta.events.register(f"before-parameter-build.{prefix}", _remember_request)
         client.meta.events.register(
-            f"after-call.{client.meta.service_model.endpoint_prefix}",
-            lambda model, parsed, **_: self._after_call(str(service), model.name, parsed),
+            f"after-call.{prefix}",
+            lambda model, parsed, context, **_: self._after_call(
+                str(service), model.name, parsed, context.get(_REQUEST, {})
+            ),
         )
 
-    def _after_call(self, service: str, operation: str, parsed: dict[str, Any]) -> None:
+    def _after_call(
+        self, service: str, operation: str, parsed: dict[str, Any], request: dict[str, Any]
+    ) -> None:
         if self._current is None:
             return
         if operation == "Query" and "Items" not in parsed and "Error" not in parsed:
@@ -83,6 +117,7 @@ class RequestCounter:
         read = items_read(operation, parsed)
         if read:
             self._current.reads[operation] += read
+            self._current.kinds[_kind_of_read(operation, request)] += read
 
     @contextmanager
     def measure(self) -> Iterator[Tally]:

@@ -2,7 +2,8 @@
 
 Runs are made by ``runs.new_run`` over realistic definitions, moved to a status the way the worker leaves
 them, and turned into items by the store's own ``RunStore.items``; they go in with BatchWriteItem, 25 at a
-time, with the namespace counters (``keys.counter_key``) matching what was written. Creation times are
+time, with the namespace counters (``keys.counter_key``) matching what was written; a namespace can be
+spread over several partitions of the index, as one written hard is. Creation times are
 distinct and increasing, so the expected order of every list is known.
 """
 
@@ -17,7 +18,7 @@ from typing import Any
 
 from workflowsvc import runs, timestamps
 from workflowsvc.models.run import ExecutionState, RunRecord
-from workflowsvc.store import Store, keys
+from workflowsvc.store import Store, keys, shards
 
 NS = 1_000_000_000
 SUBJECT = "5b0f8b5e-6a1c-4b7e-9f43-2d8c1e0a7b61"
@@ -171,17 +172,31 @@ class TableWriter:
             requests = answer.get("UnprocessedItems") or {}
 
 
-def write_runs(client: Any, table_name: str, generated: Iterable[RunRecord]) -> DataSet:
-    """Writes the runs and their namespaces' counters; answers what was written."""
+def write_runs(
+    client: Any, table_name: str, generated: Iterable[RunRecord], partitions: dict[str, int] | None = None
+) -> DataSet:
+    """Writes the runs and their namespaces' counters; answers what was written. ``partitions``: the
+    namespaces spread over more than one partition of the index, as if written hard."""
     store = Store.for_table(table_name, client)
+    for namespace, count in (partitions or {}).items():
+        store.shards.raise_to(namespace, count)
     writer = TableWriter(client, table_name)
     written = DataSet(namespaces=())
+    # Each start adds to one of its namespace's counter items, whichever its function kept to: in turn here.
+    counter_items: dict[tuple[str, int], Counter[str]] = {}
     for record in generated:
         run = record.run
+        record.placement = {
+            namespace: shards.partition_of(run["_id"], (partitions or {}).get(namespace, 1))
+            for namespace in run["_namespaces"]
+        }
         for item in store.runs.items(record, _VERSION_OF.get(run["_status"], 3)):
             writer.put(item)
         for namespace in run["_namespaces"]:
-            written.statuses.setdefault(namespace, Counter())[run["_status"]] += 1
+            statuses = written.statuses.setdefault(namespace, Counter())
+            counter = statuses.total() % shards.counter_items((partitions or {}).get(namespace, 1))
+            counter_items.setdefault((namespace, counter), Counter()).update((keys.ALL_RUNS, run["_status"]))
+            statuses[run["_status"]] += 1
             written.runs_by_namespace.setdefault(namespace, []).append(
                 WrittenRun(
                     run_id=run["_id"],
@@ -191,9 +206,9 @@ def write_runs(client: Any, table_name: str, generated: Iterable[RunRecord]) -> 
                     status=run["_status"],
                 )
             )
-    for namespace, counts in written.statuses.items():
-        for key, value in ((None, sum(counts.values())), *counts.items()):
-            writer.put({**keys.counter_key(namespace, key), "n": {"N": str(value)}})
+    for (namespace, counter), counts in counter_items.items():
+        values = {name: {"N": str(n)} for name, n in counts.items()}
+        writer.put({**keys.counter_key(namespace, counter), **values})
     writer.flush()
     written.namespaces = tuple(written.statuses)
     return written

@@ -20,6 +20,7 @@ class Row:
     measured: str
     target: str = "-"
     met: bool | None = None  # None: reported, no target
+    peer: str = "-"  # the same figure for a service users would compare with, where one is published
 
     @property
     def verdict(self) -> str:
@@ -29,8 +30,8 @@ class Row:
 
 
 def table(rows: list[Row]) -> str:
-    header = ("figure", "measured", "target", "met")
-    cells = [header, *[(row.figure, row.measured, row.target, row.verdict) for row in rows]]
+    header = ("figure", "measured", "target", "met", "peer")
+    cells = [header, *[(row.figure, row.measured, row.target, row.verdict, row.peer) for row in rows]]
     widths = [max(len(line[column]) for line in cells) for column in range(len(header))]
 
     def line(values: tuple[str, ...]) -> str:

@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from workflowsvc.store import keys
+from workflowsvc.queries import RunListQuery
+from workflowsvc.store import Store
 
 from bench.api import Api, expect
 from bench.counting import count_service_requests
@@ -57,12 +58,9 @@ def local_target() -> Iterator[str]:
 
 
 def _completed(stack: Stack) -> int:
-    item = stack.dynamodb.get_item(
-        TableName=stack.table_name,
-        Key=keys.counter_key(NAMESPACE, "COMPLETED"),
-        ConsistentRead=True,
-    ).get("Item")
-    return int(item["n"]["N"]) if item else 0
+    """The namespace's COMPLETED count, read by the bench's own client (not counted)."""
+    store = Store.for_table(stack.table_name, stack.dynamodb)
+    return store.counting.runs(RunListQuery(namespaces=(NAMESPACE,), statuses=("COMPLETED",)))
 
 
 def measure(stack: Stack) -> list[Row]:

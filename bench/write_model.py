@@ -38,7 +38,7 @@ from typing import Any
 from workflowsvc.store import keys
 from workflowsvc.store.dynamo import dynamodb_client, run_document
 
-from bench import report
+from bench import peers, report
 from bench.api import Api, expect
 from bench.capacity import PricedRequest, TableSchema, WriteMeter, moto_reader
 from bench.stack import REGION, Stack, moto_stack
@@ -326,6 +326,7 @@ def rows(base: Result, at_rate: dict[int, Result]) -> list[report.Row]:
                 f"(the busiest of the replay's sample {most:,.0f})",
                 f"<= {PARTITION_WRITE_LIMIT:,} WCU/s",
                 hottest <= PARTITION_WRITE_LIMIT and result.completed == result.runs.count,
+                peers.STEP_FUNCTIONS_STARTS,
             )
         )
     for index in runs.schema.indexes:
