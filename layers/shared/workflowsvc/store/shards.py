@@ -66,6 +66,11 @@ def counter_items(shards: int) -> int:
     return min(MAX_COUNTER_SHARDS, max(MIN_COUNTER_SHARDS, 2 * shards))
 
 
+def partition_of(run_id: str, shards: int) -> int:
+    """The partition of ``shards`` a run goes on: from its id (random), so runs spread evenly."""
+    return int(run_id.replace("-", "")[-8:], 16) % shards if shards > 1 else 0
+
+
 class NamespaceShards:
     def __init__(self, table: Table, clock: Clock) -> None:
         self.table = table
@@ -92,8 +97,7 @@ class NamespaceShards:
 
     def writer_shard(self, namespace: str, run_id: str) -> int:
         """The index partition a new run of ``namespace`` goes on."""
-        shards = self.get(namespace).for_writers(self.clock.now_ns())
-        return int(run_id.replace("-", "")[-8:], 16) % shards if shards > 1 else 0
+        return partition_of(run_id, self.get(namespace).for_writers(self.clock.now_ns()))
 
     def counter_shard(self, namespace: str) -> int:
         """The counter item a write of ``namespace`` adds to: the one this function keeps to."""
