@@ -50,7 +50,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-Item = dict[str, Any]  # attribute name -> DynamoDB-typed value, e.g. {"pk": {"S": "RUN#1"}}
+Item = dict[str, Any]  # attribute name -> DynamoDB-typed value, e.g. {"st": {"S": "QUEUED"}}
 ReadItem = Callable[[Item], Item | None]  # an item's key -> the stored item, or None
 
 KB = 1024

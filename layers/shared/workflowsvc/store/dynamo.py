@@ -22,30 +22,17 @@ from botocore.exceptions import ClientError
 
 from workflowsvc import aws
 from workflowsvc.config import once_per_process
+from workflowsvc.models import vocabulary
 
 Item = dict[str, Any]
 
 # zlib's default: nearly the best ratio on JSON of a few KB, at a fraction of a millisecond.
 _COMPRESSION_LEVEL = 6
-# A packed document starts with a byte that says how it was packed. 1: zlib with _DICTIONARY_1, a preset
-# dictionary of what every run's JSON says (its keys, the common values), which a document of a few KB is
-# too short to learn: a run of three calls packs to some 480 bytes instead of 730. Stored documents are
-# read with it: never change it; a better dictionary is a new byte.
+# A packed document starts with a byte that says how it was packed. 1: zlib with a preset dictionary
+# (``vocabulary.VOCABULARY_1``) of what every run's JSON says, which a document of a few KB is too short to
+# learn: a run of three calls packs to some 480 bytes instead of 730. A better dictionary is a new byte.
 _PACKED_WITH_DICTIONARY_1 = b"\x01"
-_DICTIONARY_1 = (
-    b'"_updatedBy":"workflowsvc","_inputParams":{"_url":"","_timeoutSeconds":null,"_timeoutPolicy":null,'
-    b'"_output":null,"_error":"","_outputParams":null,"_userType":null,"_namespaces":["'
-    b'"_createdAt":"","_updatedAt":"","_createdBy":"","_workflowDefId":"","_loopTaskId":"","_loopIndex":'
-    b'"_output":{"_statusCode":200,"_headers":{"content-type":"application/json","content-length":"",'
-    b'"date":"","server":""},"_body":{'
-    b'"_status":"QUEUED","_status":"RUNNING","_status":"FAILED","_status":"PAUSED","_status":"SKIPPED",'
-    b'"_status":"COMPLETED","_attempts":1,"_startedAt":"","_endedAt":"","_retryCount":,'
-    b'"_retryDelaySeconds":,"_backoff":"EXPONENTIAL",'
-    b'"_tasks":[{"_id":"","_name":"","_sequenceno":1,"_type":"REST_CONNECTOR","_type":"LOOP_OVER",'
-    b'"state":{"step":1,"claimed":false,"claimed":true,"scheduledNs":,"deadlineNs":null,"nextSeq":,'
-    b'"outputParams":null,"inFlightTaskId":"","leaseNs":'
-    b'{"run":{"_id":"'
-)
+_DICTIONARY_1 = vocabulary.VOCABULARY_1
 BATCH_WRITE_LIMIT = 25
 BATCH_GET_LIMIT = 100
 
